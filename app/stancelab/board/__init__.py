@@ -1,0 +1,1 @@
+"""Everything between the board's wire and a stream of raw samples."""
