@@ -96,7 +96,8 @@ def tare(calibration: Calibration, counts, max_noise_counts: float = 400.0,
     c = np.asarray(counts, dtype=float)
     if c.ndim != 2 or c.shape[1] != 4 or len(c) < 8:
         raise CalibrationError("tare needs at least 8 samples of 4 channels; record longer")
-    sd = c.std(axis=0, ddof=1)
+    # Sample-to-sample noise (a slow ramp does not inflate it; the drift check catches ramps).
+    sd = np.diff(c, axis=0).std(axis=0, ddof=1) / np.sqrt(2)
     q = max(len(c) // 4, 1)
     drift = np.abs(c[-q:].mean(axis=0) - c[:q].mean(axis=0))
     for i, name in enumerate(CHANNEL_NAMES):
@@ -104,6 +105,7 @@ def tare(calibration: Calibration, counts, max_noise_counts: float = 400.0,
             raise CalibrationError(
                 f"the {name} corner is not steady (noise {sd[i]:.0f} counts): step off the "
                 "board, keep hands and cables still, and tare again")
+    for i, name in enumerate(CHANNEL_NAMES):
         if drift[i] > max_drift_counts:
             raise CalibrationError(
                 f"the {name} corner is drifting ({drift[i]:.0f} counts during the tare): let the "
