@@ -123,3 +123,19 @@ def test_clock_targets_mirror_between_feet():
     for h in range(1, 13):
         assert lft[h][0] == pytest.approx(-r[h][0]) and lft[h][1] == pytest.approx(r[h][1])
     assert r[12][1] > 0 and r[6][1] < 0           # toes forward, heel back
+
+
+def test_simulated_chain_meets_the_accuracy_target_after_calibration():
+    """Tare + gain fit through the virtual board's bytes, then 70 kg on a 3x3 grid."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "bench_calibration.py"
+    spec = importlib.util.spec_from_file_location("bench_calibration", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    r = bench.run(grid=3, hold_s=0.5, seed=5)
+    assert r["cop_error_mm"]["max"] <= 1.0
+    assert r["load_error_pct"]["max_abs"] <= 0.2
+    # The per-cell gain spread of the virtual cells (about +-1 %) is what the fit removed.
+    assert max(abs(v) for v in r["fitted_gain_change_pct"]) > 0.3

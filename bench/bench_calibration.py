@@ -1,0 +1,116 @@
+"""COP accuracy of the simulated measurement chain after calibration, and its noise floor.
+
+Chain: static loads -> VirtualBoard (HX711 counts with per-cell gain spread, offsets, noise,
+drift) -> protocol bytes -> Decoder -> tare + least-squares gain fit (20 kg at 5 marks) ->
+70 kg placed over a grid covering the central 80 % of the area the cells span.
+
+    python bench/bench_calibration.py [--grid 9] [--hold 1.0] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from stancelab import calibration as cal
+from stancelab.board import protocol
+from stancelab.board.virtual import VirtualBoard
+from stancelab.geometry import G, BoardGeometry
+
+
+def point_load(geom: BoardGeometry, mass_kg: float, x_mm: float, y_mm: float) -> np.ndarray:
+    w, d = geom.span_mm()
+    fx = np.array([0.5 - x_mm / w, 0.5 + x_mm / w, 0.5 - x_mm / w, 0.5 + x_mm / w])
+    fy = np.array([0.5 + y_mm / d, 0.5 + y_mm / d, 0.5 - y_mm / d, 0.5 - y_mm / d])
+    return mass_kg * G * fx * fy
+
+
+class Rig:
+    """A virtual board with something placed on it, read through the real decoder."""
+
+    def __init__(self, seed: int):
+        self.geom = BoardGeometry()
+        self.loads = np.zeros(4)
+        self.board = VirtualBoard(lambda t: np.tile(self.loads, (len(t), 1)), seed=seed)
+        self.dec = protocol.Decoder()
+        self.dec.feed(self.board.boot())
+        self.dec.feed(self.board.receive(protocol.cmd_start()))
+
+    def hold(self, seconds: float, settle_s: float = 0.25) -> np.ndarray:
+        self.board.advance(settle_s)  # the person lets go of the mass; discard
+        frames = self.dec.feed(self.board.advance(seconds))
+        return np.array([f.counts for f in frames if isinstance(f, protocol.SampleFrame)], float)
+
+
+def run(grid: int = 9, hold_s: float = 1.0, seed: int = 0) -> dict:
+    rig = Rig(seed)
+    geom = rig.geom
+    rig.loads = np.zeros(4)
+    c = cal.tare(cal.default_calibration(rig.board.board_id), rig.hold(2.0))
+    marks = [(0, 0), (-150, 100), (150, 100), (-150, -100), (150, -100)]
+    placements = []
+    for x, y in marks:
+        rig.loads = point_load(geom, 20.0, x, y)
+        placements.append(cal.Placement(20.0, x, y, tuple(rig.hold(hold_s).mean(axis=0))))
+    fit = cal.fit_gains(c, placements)
+    c = fit.calibration
+
+    w, d = geom.span_mm()
+    xs = np.linspace(-0.4 * w, 0.4 * w, grid)
+    ys = np.linspace(-0.4 * d, 0.4 * d, grid)
+    cop_err, load_err = np.zeros((grid, grid)), np.zeros((grid, grid))
+    for j, y in enumerate(ys):
+        for i, x in enumerate(xs):
+            rig.loads = point_load(geom, 70.0, x, y)
+            counts = rig.hold(hold_s)
+            total, cx, cy = cal.cop_from_forces(c.forces_n(counts.mean(axis=0)[None]), geom)
+            cop_err[j, i] = np.hypot(cx[0] - x, cy[0] - y)
+            load_err[j, i] = (total[0] - 70.0 * G) / (70.0 * G) * 100
+
+    rig.loads = point_load(geom, 70.0, 0, 0)
+    counts = rig.hold(10.0)
+    _, nx, ny = cal.cop_from_forces(c.forces_n(counts), geom)
+    return {
+        "grid": f"{grid}x{grid} over x +-{0.4 * w:.0f} mm, y +-{0.4 * d:.0f} mm",
+        "hold_s": hold_s,
+        "cop_error_mm": {"max": float(cop_err.max()), "mean": float(cop_err.mean()),
+                         "p95": float(np.percentile(cop_err, 95))},
+        "load_error_pct": {"max_abs": float(np.abs(load_err).max()),
+                           "mean": float(load_err.mean())},
+        "fitted_gain_change_pct": [round(v * 100, 3) for v in fit.relative_gain_change],
+        "noise_floor_70kg": {"cop_sd_x_mm": float(np.std(nx, ddof=1)),
+                             "cop_sd_y_mm": float(np.std(ny, ddof=1)),
+                             "samples": int(len(nx))},
+        "cop_error_map_mm": np.round(cop_err, 3).tolist(),
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--grid", type=int, default=9)
+    ap.add_argument("--hold", type=float, default=1.0, help="seconds averaged per placement")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    r = run(a.grid, a.hold, a.seed)
+    if a.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"COP accuracy after calibration, 70 kg, {r['grid']}, {a.hold:g} s per point")
+    e = r["cop_error_mm"]
+    print(f"  COP error mm: max {e['max']:.3f}  p95 {e['p95']:.3f}  mean {e['mean']:.3f}"
+          f"   (target max <= 1 mm)")
+    le = r["load_error_pct"]
+    print(f"  total load error %: max |{le['max_abs']:.4f}|  mean {le['mean']:+.4f}"
+          f"   (target <= 0.2 %)")
+    print(f"  fitted gain change vs nominal %: {r['fitted_gain_change_pct']}")
+    nf = r["noise_floor_70kg"]
+    print(f"  noise floor at 70 kg (unfiltered, {nf['samples']} samples): "
+          f"SD x {nf['cop_sd_x_mm']:.4f} mm, SD y {nf['cop_sd_y_mm']:.4f} mm")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
