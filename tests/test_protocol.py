@@ -188,3 +188,25 @@ def test_oversized_length_byte_is_resynchronised():
     d = p.Decoder()
     got = d.feed(b"\xa5\x5a\x01\xff" + encode(frames))
     assert got == frames
+
+
+def _stream_samples(raw):
+    """What the streaming decoder yields before sequence filtering (sequence numbers unique)."""
+    return [m for m in p.Decoder().feed(raw) if isinstance(m, p.SampleFrame)]
+
+
+@settings(max_examples=100)
+@given(st.data())
+def test_bulk_decoder_matches_streaming_decoder(data):
+    frames = stream(data.draw(st.integers(0, 60)), seed=data.draw(st.integers(0, 999)))
+    raw = bytearray(encode(frames))
+    for _ in range(data.draw(st.integers(0, 5))):
+        if raw:
+            raw[data.draw(st.integers(0, len(raw) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+    pos = data.draw(st.integers(0, len(raw)))
+    raw[pos:pos] = data.draw(st.binary(max_size=80))
+    raw = bytes(raw)
+    bulk = p.decode_samples_bulk(raw)
+    got = [p.SampleFrame(int(s), int(t), tuple(int(v) for v in c), int(st_))
+           for s, t, c, st_ in zip(bulk["seq"], bulk["t_us"], bulk["counts"], bulk["status"])]
+    assert got == _stream_samples(raw)
