@@ -1,0 +1,88 @@
+"""Entry point of the desktop app: pick the board, build the window, run the event loop.
+
+``stancelab`` (no command) calls :func:`main_gui` with the parsed arguments. Without --port or
+--simulate it uses a plugged-in StanceLab board when one answers, else the simulated board with a
+banner that says so.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..board.source import Source, SourceError
+from .context import AppContext
+from .main_window import MainWindow
+
+SIMULATED_BANNER = "Simulated board — no board connected"
+
+
+def choose_source(args) -> tuple[Source, str | None]:
+    """The source the arguments ask for (not opened) and the banner to show with it."""
+    if getattr(args, "port", None):
+        from ..board.serial_board import SerialBoard
+
+        return SerialBoard(args.port), None
+    port = None
+    if not getattr(args, "simulate", False):
+        from ..board.ports import find_board
+
+        port = find_board()
+    if port:
+        from ..board.serial_board import SerialBoard
+
+        return SerialBoard(port), None
+    from ..board.simulated import SimulatedBoard
+
+    banner = ("Simulated board" if getattr(args, "simulate", False) else SIMULATED_BANNER)
+    return SimulatedBoard(seed=getattr(args, "seed", 0)), banner
+
+
+def build_window(ctx: AppContext) -> MainWindow:
+    """The full app on an existing context; tests and the screenshot script use this too."""
+    from .athletes_screen import AthletesScreen
+    from .board_screen import BoardScreen
+    from .compare_screen import CompareScreen
+    from .drill_screen import DrillScreen
+    from .export_screen import ExportScreen
+    from .live_view import LiveView
+    from .results_screen import ResultsScreen
+
+    win = MainWindow(ctx.session)
+    ctx.window = win
+    win.add_screen("Live", LiveView(ctx.session))
+    win.add_screen("Drills", DrillScreen(ctx))
+    win.add_screen("Results", ResultsScreen(ctx))
+    win.add_screen("Compare", CompareScreen(ctx))
+    win.add_screen("Athletes", AthletesScreen(ctx))
+    win.add_screen("Board", BoardScreen(ctx))
+    win.add_screen("Export", ExportScreen(ctx))
+    ctx.athlete_changed.connect(lambda a: win.screens["Live"].set_athlete_foot(a.foot_length_mm))
+    ctx.select_athlete(ctx.ensure_demo_athlete())
+    return win
+
+
+def run_app(argv: list[str], args) -> int:
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("StanceLab")
+    ctx = AppContext()
+    win = build_window(ctx)
+    try:
+        source, banner = choose_source(args)
+        ctx.connect_source(source)
+        win.set_banner(banner)
+    except SourceError as exc:
+        win.set_banner(f"No board: {exc}")
+        QMessageBox.warning(win, "StanceLab", str(exc))
+    win.resize(1280, 800)
+    win.show()
+    try:
+        return app.exec()
+    finally:
+        ctx.close()
+
+
+def main_gui(args) -> int:
+    """Called by ``stancelab`` with no command (see stancelab.cli)."""
+    return run_app(sys.argv[:1], args)

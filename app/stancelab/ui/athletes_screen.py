@@ -1,0 +1,196 @@
+"""Athletes: create, edit and pick who is on the board; their session history."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..geometry import foot_length_from_eu_size
+from ..storage import StorageError
+
+SIDES = ("—", "left", "right")
+
+
+class AthletesScreen(QWidget):
+    def __init__(self, ctx, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._editing_id: int | None = None
+        self.list = QListWidget()
+        self.list.setObjectName("athlete-list")
+        self.list.currentItemChanged.connect(self._on_pick)
+        self.name = QLineEdit()
+        self.name.setObjectName("name")
+        self.foot = QDoubleSpinBox()
+        self.foot.setObjectName("foot-length")
+        self.foot.setRange(150, 350)
+        self.foot.setDecimals(0)
+        self.foot.setSuffix(" mm")
+        self.foot.setValue(265)
+        self.shoe = QDoubleSpinBox()
+        self.shoe.setObjectName("shoe-size")
+        self.shoe.setRange(0, 52)
+        self.shoe.setDecimals(1)
+        self.shoe.setSingleStep(0.5)
+        self.shoe.setSpecialValueText("—")
+        self.shoe.setToolTip("EU shoe size; fills in the foot length when the length is unknown")
+        self.shoe.valueChanged.connect(self._shoe_to_length)
+        self.dominant = QComboBox()
+        self.dominant.addItems(SIDES)
+        self.injured = QComboBox()
+        self.injured.addItems(SIDES)
+        self.notes = QPlainTextEdit()
+        self.notes.setMaximumHeight(90)
+        self.message = QLabel("")
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        new = QPushButton("New athlete")
+        new.clicked.connect(self.new_athlete)
+        save = QPushButton("Save")
+        save.setObjectName("save")
+        save.clicked.connect(self.save)
+        use = QPushButton("Coach this athlete")
+        use.clicked.connect(self.use_selected)
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("EU shoe size", self.shoe)
+        form.addRow("Foot length", self.foot)
+        form.addRow("Dominant leg", self.dominant)
+        form.addRow("Injured side", self.injured)
+        form.addRow("Notes", self.notes)
+        buttons = QHBoxLayout()
+        for b in (new, save, use):
+            buttons.addWidget(b)
+        self.history = QTableWidget(0, 4)
+        self.history.setHorizontalHeaderLabels(["Session", "Started", "Board", "Trials"])
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addLayout(buttons)
+        right.addWidget(self.message)
+        right.addWidget(QLabel("Session history"))
+        right.addWidget(self.history, 1)
+        lay = QHBoxLayout(self)
+        lay.addWidget(self.list, 1)
+        lay.addLayout(right, 2)
+        ctx.athlete_changed.connect(lambda a: self.reload())
+        ctx.results_changed.connect(self._show_history)
+
+    def activated(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        current = self.ctx.athlete.id if self.ctx.athlete else None
+        self.list.blockSignals(True)
+        self.list.clear()
+        for a in self.ctx.storage.athletes():
+            item = QListWidgetItem(a.name + ("  ●" if a.id == current else ""))
+            item.setData(Qt.ItemDataRole.UserRole, a.id)
+            self.list.addItem(item)
+            if a.id == (self._editing_id or current):
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+        item = self.list.currentItem()
+        if item is not None:
+            self._load(item.data(Qt.ItemDataRole.UserRole))
+
+    def _on_pick(self, item, _prev=None) -> None:
+        if item is not None:
+            self._load(item.data(Qt.ItemDataRole.UserRole))
+
+    def _load(self, athlete_id: int) -> None:
+        a = self.ctx.storage.athlete(athlete_id)
+        self._editing_id = a.id
+        self.name.setText(a.name)
+        self.shoe.blockSignals(True)
+        try:
+            self.shoe.setValue(float(a.shoe_size) if a.shoe_size else 0.0)
+        except ValueError:
+            self.shoe.setValue(0.0)
+        self.shoe.blockSignals(False)
+        self.foot.setValue(a.foot_length_mm or 265.0)
+        self.dominant.setCurrentText(a.dominant_leg or "—")
+        self.injured.setCurrentText(a.injured_side or "—")
+        self.notes.setPlainText(a.notes or "")
+        self._show_history()
+
+    def _shoe_to_length(self, size: float) -> None:
+        if size >= 20:
+            length = foot_length_from_eu_size(size)
+            if 150 <= length <= 350:
+                self.foot.setValue(round(length))
+
+    def new_athlete(self) -> None:
+        self._editing_id = None
+        self.list.clearSelection()
+        self.name.clear()
+        self.shoe.setValue(0)
+        self.foot.setValue(265)
+        self.dominant.setCurrentIndex(0)
+        self.injured.setCurrentIndex(0)
+        self.notes.clear()
+        self.history.setRowCount(0)
+        self.name.setFocus()
+        self.message.setText("Type a name and the foot length (or shoe size), then Save.")
+
+    def _fields(self) -> dict:
+        side = lambda c: None if c.currentText() == "—" else c.currentText()
+        return {"foot_length_mm": float(self.foot.value()),
+                "shoe_size": f"{self.shoe.value():g}" if self.shoe.value() else None,
+                "dominant_leg": side(self.dominant), "injured_side": side(self.injured),
+                "notes": self.notes.toPlainText()}
+
+    def save(self) -> None:
+        try:
+            if self._editing_id is None:
+                a = self.ctx.storage.add_athlete(self.name.text(), **self._fields())
+            else:
+                a = self.ctx.storage.update_athlete(self._editing_id, name=self.name.text().strip()
+                                                    or "?", **self._fields())
+        except StorageError as exc:
+            self.message.setText(str(exc))
+            return
+        self._editing_id = a.id
+        self.message.setText(f"Saved {a.name}.")
+        if self.ctx.athlete is None or self.ctx.athlete.id == a.id:
+            self.ctx.select_athlete(a)
+        else:
+            self.reload()
+
+    def use_selected(self) -> None:
+        if self._editing_id is None:
+            self.save()
+        if self._editing_id is not None:
+            self.ctx.select_athlete(self.ctx.storage.athlete(self._editing_id))
+            self.message.setText(f"Now coaching {self.ctx.athlete.name}.")
+
+    def _show_history(self) -> None:
+        if self._editing_id is None:
+            return
+        st = self.ctx.storage
+        sessions = st.sessions(self._editing_id)
+        self.history.setRowCount(len(sessions))
+        for row, s in enumerate(reversed(sessions)):
+            trials = st.trials(s.id)
+            done = sum(t.status == "completed" for t in trials)
+            kinds = sorted({t.drill for t in trials})
+            for col, text in enumerate((str(s.id), s.started[:16].replace("T", " "),
+                                        s.source_kind, f"{done}/{len(trials)} "
+                                        + ", ".join(kinds))):
+                self.history.setItem(row, col, QTableWidgetItem(text))

@@ -1,0 +1,99 @@
+"""What the screens share: the live session, the database, the athlete being coached.
+
+Screens read state from here and call its methods with user intents; it emits signals when
+state changes so every screen can re-render. It holds no widgets except a reference to the
+window for the banner.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from ..board.source import Source
+from ..storage import Athlete, Storage
+from .session import LiveSession
+
+DEMO_ATHLETE = "Demo Runner"
+
+
+class AppContext(QObject):
+    athlete_changed = Signal(object)     # storage.Athlete
+    results_changed = Signal()           # a trial was stored or deleted
+    source_changed = Signal(object)      # the new Source (or None)
+
+    def __init__(self, storage: Storage | None = None, session: LiveSession | None = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.storage = storage or Storage()
+        self.session = session or LiveSession(parent=self)
+        self.athlete: Athlete | None = None
+        self.window = None
+        self.realtime = True     # False in tests: the simulated board runs as fast as pumped
+        self._db_session_ids: dict[int, int] = {}
+
+    # -- athletes
+    def ensure_demo_athlete(self) -> Athlete:
+        """First run: a demo athlete so the app is explorable straight away."""
+        existing = self.storage.athletes()
+        if existing:
+            return existing[0]
+        return self.storage.add_athlete(
+            DEMO_ATHLETE, 265.0, shoe_size="42", dominant_leg="right", injured_side=None,
+            notes="Created on first run so you can try every screen; edit or add your own.")
+
+    def select_athlete(self, athlete: Athlete) -> None:
+        self.athlete = athlete
+        self.athlete_changed.emit(athlete)
+
+    def refresh_athlete(self) -> None:
+        if self.athlete is not None:
+            self.select_athlete(self.storage.athlete(self.athlete.id))
+
+    @property
+    def foot_length_mm(self) -> float:
+        a = self.athlete
+        return float(a.foot_length_mm) if a is not None and a.foot_length_mm else 265.0
+
+    def db_session_id(self) -> int:
+        """One stored session per athlete per app run, opened on the first trial."""
+        aid = self.athlete.id
+        if aid not in self._db_session_ids:
+            st = self.session.source.state if self.session.source else None
+            s = self.storage.start_session(
+                athlete_id=aid, source_kind=st.kind if st else "none",
+                board_id=st.board_id if st else None, firmware=st.firmware if st else None,
+                calibration=self.session.calibration)
+            self._db_session_ids[aid] = s.id
+        return self._db_session_ids[aid]
+
+    # -- board
+    def connect_source(self, source: Source) -> None:
+        """Open and start ``source`` with its board's latest calibration. Raises SourceError."""
+        from ..calibration import for_board
+
+        self.session.attach(source)
+        st = source.state
+        self.session.calibration = for_board(st.board_id, st.firmware)
+        self._db_session_ids.clear()
+        self.source_changed.emit(source)
+
+    def connect_simulated(self, **kwargs) -> Source:
+        from ..board.simulated import SimulatedBoard
+
+        src = SimulatedBoard(realtime=self.realtime, **kwargs)
+        self.connect_source(src)
+        self.set_banner("Simulated board")
+        return src
+
+    @property
+    def simulated_athlete(self):
+        """The virtual athlete when the simulated board is connected (demo autopilot)."""
+        return getattr(self.session.source, "athlete", None)
+
+    def set_banner(self, text: str | None) -> None:
+        if self.window is not None:
+            self.window.set_banner(text)
+
+    def close(self) -> None:
+        self.session.detach()
+        self.storage.close()
