@@ -1,0 +1,18 @@
+"""Drills: state machines fed processed samples, timed only by the samples' own clock.
+
+Read top to bottom: events (what a drill says), settings (defaults per athlete), base (the
+shared lifecycle), clock / single_leg / quiet (the drills), scoring (hand-off to analysis),
+runner (source -> processing -> drill -> storage), cli_render and commands (terminal use).
+"""
+
+from .base import Drill
+from .clock import ClockBalance
+from .events import (Aborted, DrillDone, DrillWarning, Event, Instruction, Phase, PhaseChanged,
+                     Progress, Score, TargetShown, TrialDone, TrialResult, TrialStarted)
+from .quiet import QuietStance
+from .runner import DrillRunner
+from .single_leg import SingleLegStand
+
+__all__ = ["Drill", "ClockBalance", "SingleLegStand", "QuietStance", "DrillRunner", "Event",
+           "Instruction", "Phase", "PhaseChanged", "TrialStarted", "TargetShown", "Progress",
+           "Score", "DrillWarning", "Aborted", "TrialDone", "DrillDone", "TrialResult"]

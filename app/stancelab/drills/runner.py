@@ -1,0 +1,156 @@
+"""Runs a drill against a source: drain, process, feed, record, and always clean up.
+
+The GUI calls :meth:`DrillRunner.poll` from its one QTimer, the CLI from a loop; nothing here
+sleeps or reads the wall clock for the drill's logic. Every sample is written with its phase and
+target as it arrives; each trial is stored with its settings, status, reason and scores.
+"""
+
+from __future__ import annotations
+
+from ..processing import Block, process
+from .base import Drill
+from .events import Event, TrialDone, TrialStarted
+
+DISCONNECTED_REASON = "the board was disconnected; the samples recorded so far are kept"
+
+
+class DrillRunner:
+    def __init__(self, source, calibration, drill: Drill, store=None,
+                 athlete_id: int | None = None, session_id: int | None = None):
+        self.source = source
+        self.calibration = calibration
+        self.drill = drill
+        self.store = store
+        self.athlete_id = athlete_id
+        self.session_id = session_id
+        self.last_block: Block = Block.empty()   # for live views fed by the same poll
+        self.trial_ids: dict[int, int] = {}      # drill trial index -> storage trial id
+        self.samples_written = 0
+        self._writers: dict[int, object] = {}
+        self._started = False
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def finished(self) -> bool:
+        return self._closed
+
+    @property
+    def results(self):
+        return self.drill.results
+
+    def start(self) -> list[Event]:
+        if self._started:
+            return []
+        self._started = True
+        try:
+            if self.store is not None and self.session_id is None:
+                st = self.source.state
+                self.session_id = self.store.start_session(
+                    athlete_id=self.athlete_id, source_kind=st.kind, board_id=st.board_id,
+                    firmware=st.firmware, calibration=self.calibration).id
+            events = self.drill.setup()
+            if not self.source.state.streaming:
+                self.source.start()
+            return events
+        except BaseException:
+            self.close()
+            raise
+
+    def poll(self) -> list[Event]:
+        """Drain what the source has, advance the drill, record; returns the new events."""
+        if self._closed:
+            return []
+        events = self.start() if not self._started else []
+        try:
+            samples = self.source.read()
+            if samples:
+                block = process(samples, self.calibration)
+                self.last_block = block
+                new = self.drill.feed(block)
+                self._record(samples, new, self.drill.labels)
+                events += new
+            else:
+                self.last_block = Block.empty()
+                for w in self._writers.values():
+                    w.tick()
+            if not self.drill.finished and not self.source.state.connected:
+                new = self.drill.abort(DISCONNECTED_REASON, code="disconnected",
+                                       status="interrupted")
+                self._record([], new, [])
+                events += new
+        except BaseException as e:
+            events += self._fail(e)
+            raise
+        if self.drill.finished:
+            self.close()
+        return events
+
+    def stop(self, reason: str = "stopped by the coach") -> list[Event]:
+        """Abort from outside; the open trial keeps its samples and says why."""
+        if self._closed:
+            return []
+        try:
+            events = self.drill.abort(reason, code="stopped", status="aborted")
+            self._record([], events, [])
+            return events
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Commit and release everything; safe to call twice, always reached."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for w in self._writers.values():
+                w.close()
+        finally:
+            self._writers.clear()
+            self.drill.cleanup()
+
+    def _fail(self, exc: BaseException) -> list[Event]:
+        try:
+            text = f"stopped by an error: {exc}" if str(exc) else \
+                f"stopped by an error ({type(exc).__name__})"
+            events = self.drill.abort(text, code="error", status="aborted")
+            self._record([], events, [])
+            return events
+        except Exception:
+            return []
+        finally:
+            self.close()
+
+    # ------------------------------------------------------------------ storage
+    def _record(self, samples, events, labels) -> None:
+        if self.store is None:
+            return
+        for e in events:
+            if isinstance(e, TrialStarted):
+                trial = self.store.start_trial(self.session_id, e.drill, leg=e.leg,
+                                               condition=e.condition, settings=e.settings)
+                self.trial_ids[e.index] = trial.id
+                self._writers[e.index] = self.store.sample_writer(trial.id)
+        if samples:
+            start = 0
+            while start < len(samples):
+                k = labels[start][0]
+                end = start
+                while end < len(samples) and labels[end][0] == k:
+                    end += 1
+                if k is not None and k in self._writers:
+                    self._writers[k].extend(samples[start:end],
+                                            phase=[lab[1] for lab in labels[start:end]],
+                                            target=[lab[2] for lab in labels[start:end]])
+                    self.samples_written += end - start
+                start = end
+        for e in events:
+            if isinstance(e, TrialDone):
+                r = e.result
+                writer = self._writers.pop(r.index, None)
+                if writer is not None:
+                    writer.close()
+                tid = self.trial_ids.get(r.index)
+                if tid is not None:
+                    self.store.update_metrics(tid, r.metrics)
+                    self.store.finish_trial(tid, r.status, r.reason)

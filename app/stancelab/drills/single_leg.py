@@ -1,0 +1,80 @@
+"""Single-leg stands: N timed holds per leg, legs alternating, eyes open or closed, with rest.
+
+A trial starts itself when the load is steady at body weight on the mark, holds for
+``duration_s`` and is stopped early if the athlete steps off. Touchdowns, time to stabilise
+and sway come from stancelab.analysis.single_leg over the recorded trial.
+"""
+
+from __future__ import annotations
+
+from ..analysis.filters import AnalysisSettings
+from . import scoring
+from .base import Drill, TrialSpec
+from .events import Score
+from .settings import SingleLegSettings, StanceSettings, to_dict
+
+
+class SingleLegStand(Drill):
+    name = "single-leg"
+    keeps_lead_in = True  # time to stabilisation is measured from stepping on
+
+    def __init__(self, legs=("left", "right"), *, eyes: str = "open", n_trials: int = 3,
+                 duration_s: float = 30.0, rest_s: float = 30.0,
+                 stance: StanceSettings | None = None,
+                 analysis: AnalysisSettings = AnalysisSettings()):
+        if isinstance(legs, str):
+            legs = (legs,)
+        self.cfg = SingleLegSettings(legs=tuple(legs), eyes=eyes, n_trials=n_trials,
+                                     duration_s=duration_s, rest_s=rest_s,
+                                     stance=stance or StanceSettings())
+        self.cfg.validate()
+        self.analysis = analysis
+        plan = [TrialSpec(leg, f"eyes {eyes}") for _ in range(n_trials) for leg in legs]
+        super().__init__(self.cfg.stance, plan, rest_s=rest_s)
+
+    @classmethod
+    def from_settings(cls, s: SingleLegSettings, analysis: AnalysisSettings = AnalysisSettings()):
+        return cls(s.legs, eyes=s.eyes, n_trials=s.n_trials, duration_s=s.duration_s,
+                   rest_s=s.rest_s, stance=s.stance, analysis=analysis)
+
+    def settings_dict(self) -> dict:
+        return {**to_dict(self.cfg), "analysis": self.analysis.to_dict()}
+
+    def waiting_text(self, spec) -> str:
+        return (f"Stand on your {spec.leg} foot on the middle mark, lift the other foot "
+                f"and hold still")
+
+    def countdown_text(self, spec) -> str:
+        eyes = "Close your eyes and hold still" if self.cfg.eyes == "closed" else "Hold still"
+        return f"{eyes}: starting in {self.stance.countdown_s:.0f} seconds"
+
+    def active_start(self, j: int, t: float) -> None:
+        self._say(t, f"Go: hold on your {self.current_spec.leg} foot for "
+                     f"{self.cfg.duration_s:.0f} seconds")
+
+    def active_step(self, j: int, t: float) -> None:
+        elapsed = t - self.active_t0
+        d = self.cfg.duration_s
+        self._progress(t, elapsed / d, remaining_s=max(d - elapsed, 0.0))
+        if elapsed >= d:
+            metrics = self._metrics(t, completed=True)
+            self._scores(t, metrics)
+            self.complete_trial(t, metrics)
+
+    def _metrics(self, t: float, completed: bool) -> dict:
+        return scoring.single_leg(self.trial_block(self._trial_t0, t), self.active_t0, t,
+                                  self.weight_n, self.cfg.duration_s, completed, self.analysis)
+
+    def _scores(self, t: float, metrics: dict) -> None:
+        self._emit(Score(t_s=t, label="time held", value=metrics.get("time_held_s"), unit="s",
+                         detail={"leg": self.current_spec.leg}))
+        self._emit(Score(t_s=t, label="touchdowns", value=metrics.get("touchdowns"), unit="",
+                         detail={"leg": self.current_spec.leg}))
+
+    def metrics_on_abort(self, t: float) -> dict:
+        # Stepping off is the end of the hold: the time held until then is the result.
+        if self.active_t0 is None:
+            return {}
+        metrics = self._metrics(t, completed=False)
+        self._scores(t, metrics)
+        return metrics
