@@ -4,8 +4,41 @@ Pure numpy/scipy functions over arrays in the board frame (mm, s); no Qt, no sto
 Definitions and references: docs/metrics.md.
 """
 
+from .compare import METRIC_DIRECTION, asymmetry_pct, better_side, compare_sides, trend
 from .filters import NO_FILTER, AnalysisSettings, Prepared, prepare
+from .reach import ReachMetrics, ReachSettings, edge_reach_score, reach_metrics
+from .single_leg import (
+                         SingleLegMetrics,
+                         SingleLegSettings,
+                         single_leg_metrics,
+                         time_to_stabilisation,
+                         touchdown_events,
+)
 from .sway import SwayMetrics, sway_from_uniform, sway_metrics
+from .weight import weight_from_cop, weight_from_forces
 
-__all__ = ["AnalysisSettings", "NO_FILTER", "Prepared", "prepare", "SwayMetrics",
-           "sway_metrics", "sway_from_uniform"]
+__all__ = [
+                         "METRIC_DIRECTION",
+                         "NO_FILTER",
+                         "AnalysisSettings",
+                         "Prepared",
+                         "ReachMetrics",
+                         "ReachSettings",
+                         "SingleLegMetrics",
+                         "SingleLegSettings",
+                         "SwayMetrics",
+                         "asymmetry_pct",
+                         "better_side",
+                         "compare_sides",
+                         "edge_reach_score",
+                         "prepare",
+                         "reach_metrics",
+                         "single_leg_metrics",
+                         "sway_from_uniform",
+                         "sway_metrics",
+                         "time_to_stabilisation",
+                         "touchdown_events",
+                         "trend",
+                         "weight_from_cop",
+                         "weight_from_forces",
+]

@@ -58,12 +58,13 @@ class AnalysisSettings:
                 f"{run}, effective order {eff}")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "AnalysisSettings":
+    def from_dict(cls, d: dict) -> AnalysisSettings:
         keys = {"filter_enabled", "filter_order", "cutoff_hz", "zero_phase", "resample_hz",
                 "max_gap_s"}
         return cls(**{k: v for k, v in d.items() if k in keys})
 
 
+DEFAULT_SETTINGS = AnalysisSettings()
 NO_FILTER = AnalysisSettings(filter_enabled=False)
 
 
@@ -126,7 +127,7 @@ def lowpass(x_mm: np.ndarray, y_mm: np.ndarray, fs_hz: float,
     return np.ascontiguousarray(out[0]), np.ascontiguousarray(out[1])
 
 
-def prepare(t_s, x_mm, y_mm, settings: AnalysisSettings = AnalysisSettings()) -> Prepared:
+def prepare(t_s, x_mm, y_mm, settings: AnalysisSettings = DEFAULT_SETTINGS) -> Prepared:
     """Drop undefined COP, put the trace on a uniform time base and low-pass it.
 
     NaN (nobody on the board) is never turned into zero. Leading and trailing NaN are dropped;

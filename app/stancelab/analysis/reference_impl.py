@@ -30,7 +30,7 @@ def _cross(o, a, b) -> float:
 
 
 def monotone_chain_area(points) -> float:
-    pts = sorted(set((float(px), float(py)) for px, py in points))
+    pts = sorted({(float(px), float(py)) for px, py in points})
     if len(pts) < 3:
         return 0.0
     lower: list = []

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 from scipy.special import fdtri
 
-from .filters import MIN_SAMPLES, AnalysisSettings, prepare
+from .filters import DEFAULT_SETTINGS, MIN_SAMPLES, AnalysisSettings, prepare
 
 PREDICTION_LEVEL = 0.95
 
@@ -189,7 +189,7 @@ def sway_from_uniform(x_mm, y_mm, fs_hz: float) -> dict[str, float]:
     }
 
 
-def sway_metrics(t_s, x_mm, y_mm, settings: AnalysisSettings = AnalysisSettings()) -> SwayMetrics:
+def sway_metrics(t_s, x_mm, y_mm, settings: AnalysisSettings = DEFAULT_SETTINGS) -> SwayMetrics:
     """Sway metrics of a raw COP trace (board frame, mm) with its device timestamps (s)."""
     p = prepare(t_s, x_mm, y_mm, settings)
     vals = sway_from_uniform(p.x_mm, p.y_mm, p.fs_hz)
