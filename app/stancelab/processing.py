@@ -29,7 +29,7 @@ class Block:
     def __len__(self) -> int:
         return int(self.t_s.shape[0])
 
-    def __getitem__(self, index) -> "Block":
+    def __getitem__(self, index) -> Block:
         """A slice (or boolean/integer index) of the block, still a Block."""
         if isinstance(index, (int, np.integer)):
             index = slice(int(index), int(index) + 1 if index != -1 else None)
@@ -38,13 +38,13 @@ class Block:
                      self.status[index], self.seq[index])
 
     @classmethod
-    def empty(cls) -> "Block":
+    def empty(cls) -> Block:
         return cls(np.zeros(0), np.zeros((0, 4)), np.zeros((0, 4)), np.zeros(0),
                    np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64),
                    np.zeros(0, dtype=np.int64))
 
     @classmethod
-    def concat(cls, blocks: list["Block"]) -> "Block":
+    def concat(cls, blocks: list[Block]) -> Block:
         blocks = [b for b in blocks if len(b)]
         if not blocks:
             return cls.empty()

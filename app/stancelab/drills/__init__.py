@@ -7,12 +7,42 @@ runner (source -> processing -> drill -> storage), cli_render and commands (term
 
 from .base import Drill
 from .clock import ClockBalance
-from .events import (Aborted, DrillDone, DrillWarning, Event, Instruction, Phase, PhaseChanged,
-                     Progress, Score, TargetShown, TrialDone, TrialResult, TrialStarted)
+from .events import (
+                     Aborted,
+                     DrillDone,
+                     DrillWarning,
+                     Event,
+                     Instruction,
+                     Phase,
+                     PhaseChanged,
+                     Progress,
+                     Score,
+                     TargetShown,
+                     TrialDone,
+                     TrialResult,
+                     TrialStarted,
+)
 from .quiet import QuietStance
 from .runner import DrillRunner
 from .single_leg import SingleLegStand
 
-__all__ = ["Drill", "ClockBalance", "SingleLegStand", "QuietStance", "DrillRunner", "Event",
-           "Instruction", "Phase", "PhaseChanged", "TrialStarted", "TargetShown", "Progress",
-           "Score", "DrillWarning", "Aborted", "TrialDone", "DrillDone", "TrialResult"]
+__all__ = [
+                     "Aborted",
+                     "ClockBalance",
+                     "Drill",
+                     "DrillDone",
+                     "DrillRunner",
+                     "DrillWarning",
+                     "Event",
+                     "Instruction",
+                     "Phase",
+                     "PhaseChanged",
+                     "Progress",
+                     "QuietStance",
+                     "Score",
+                     "SingleLegStand",
+                     "TargetShown",
+                     "TrialDone",
+                     "TrialResult",
+                     "TrialStarted",
+]

@@ -14,10 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import G, SINGLE_LEG_MARK_MM
+from ..geometry import SINGLE_LEG_MARK_MM, G
 from ..processing import Block
-from .events import (Aborted, DrillDone, DrillWarning, Event, Instruction, Phase, PhaseChanged,
-                     Progress, TrialDone, TrialResult, TrialStarted)
+from .events import (
+    Aborted,
+    DrillDone,
+    DrillWarning,
+    Event,
+    Instruction,
+    Phase,
+    PhaseChanged,
+    Progress,
+    TrialDone,
+    TrialResult,
+    TrialStarted,
+)
 from .settings import StanceSettings
 
 #: Progress events are emitted at most this often (sample time), enough for a smooth bar.

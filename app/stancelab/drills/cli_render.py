@@ -8,8 +8,20 @@ from __future__ import annotations
 
 import math
 
-from .events import (Aborted, DrillDone, DrillWarning, Event, Instruction, Phase, PhaseChanged,
-                     Progress, Score, TargetShown, TrialDone, TrialStarted)
+from .events import (
+    Aborted,
+    DrillDone,
+    DrillWarning,
+    Event,
+    Instruction,
+    Phase,
+    PhaseChanged,
+    Progress,
+    Score,
+    TargetShown,
+    TrialDone,
+    TrialStarted,
+)
 
 
 def _num(value, unit: str = "", digits: int = 1) -> str:
@@ -30,9 +42,9 @@ class TextRenderer:
     def render(self, event: Event) -> list[str]:
         t = f"[{event.t_s:7.2f}s]" if event.t_s is not None else "[       ]"
         if isinstance(event, TrialStarted):
+            legs = "feet" if event.leg == "both" else "leg"
             return [f"{t} == Trial {event.index + 1} of {event.count}: {event.drill}, "
-                    f"{event.leg} {'feet' if event.leg == 'both' else 'leg'}, "
-                    f"{event.condition} =="]
+                    + f"{event.leg} {legs}, {event.condition} =="]
         if isinstance(event, PhaseChanged):
             self._phase = event.phase
             self._last_second = None
@@ -42,9 +54,9 @@ class TextRenderer:
         if isinstance(event, TargetShown):
             if event.hour is None:
                 return []
+            where = f"({event.x_mm:+.0f}, {event.y_mm:+.0f}) mm"
             return [f"{t}    target {event.index + 1}/{event.count}: {event.hour} o'clock at "
-                    f"({event.x_mm:+.0f}, {event.y_mm:+.0f}) mm, zone {event.zone_radius_mm:.0f}"
-                    " mm"]
+                    + f"{where}, zone {event.zone_radius_mm:.0f} mm"]
         if isinstance(event, Progress):
             return self._progress(t, event)
         if isinstance(event, Score):
@@ -59,7 +71,7 @@ class TextRenderer:
             return [f"{t} == Trial {r.index + 1} {r.status}{why}"]
         if isinstance(event, DrillDone):
             return [f"{t} == Drill finished: {event.completed} trial(s) completed, "
-                    f"{event.aborted} not completed"]
+                    + f"{event.aborted} not completed"]
         return []
 
     def _progress(self, t: str, e: Progress) -> list[str]:
@@ -72,7 +84,7 @@ class TextRenderer:
         if self._phase == Phase.COUNTDOWN and second > 0:
             return [f"{t}    {second}..."]
         if self._phase in (Phase.ACTIVE, Phase.REST) and second % 5 == 0 and second > 0:
-            bar = "#" * int(round(20 * e.fraction))
+            bar = "#" * round(20 * e.fraction)
             return [f"{t}    [{bar:<20}] {second} s left"]
         return []
 

@@ -14,6 +14,7 @@ from ..geometry import FootModel
 from . import scoring
 from .base import Drill, TrialSpec
 from .events import Instruction, Score, TargetShown
+from .scoring import DEFAULT_ANALYSIS
 from .settings import ClockSettings, StanceSettings, to_dict
 
 #: Samples kept before each cue: the reach analysis takes the start position from them.
@@ -47,7 +48,7 @@ class ClockBalance(Drill):
                  timeout_s: float = 8.0, zone_radius_mm: float | None = None,
                  return_hold_s: float = 0.5, return_timeout_s: float = 5.0,
                  recentre: bool = True, stance: StanceSettings | None = None,
-                 analysis: AnalysisSettings = AnalysisSettings()):
+                 analysis: AnalysisSettings = DEFAULT_ANALYSIS):
         foot = foot or FootModel(260.0, leg)
         if foot.side != leg:
             raise ValueError(f"the foot model is a {foot.side} foot but the drill is for the "
@@ -70,7 +71,7 @@ class ClockBalance(Drill):
         self.target_results: list[dict] = []
 
     @classmethod
-    def from_settings(cls, s: ClockSettings, analysis: AnalysisSettings = AnalysisSettings()):
+    def from_settings(cls, s: ClockSettings, analysis: AnalysisSettings = DEFAULT_ANALYSIS):
         return cls(s.leg, FootModel(s.foot_length_mm, s.leg, s.foot_width_mm), order=s.order,
                    target_fraction=s.target_fraction, hold_s=s.hold_s, timeout_s=s.timeout_s,
                    zone_radius_mm=s.zone_radius_mm, return_hold_s=s.return_hold_s,

@@ -90,7 +90,7 @@ class Aborted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class TrialDone(Event):
-    result: "TrialResult"
+    result: TrialResult
 
 
 @dataclass(frozen=True, kw_only=True)

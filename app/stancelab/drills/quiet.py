@@ -7,6 +7,7 @@ from ..geometry import TWO_LEG_MARKS_MM
 from . import scoring
 from .base import Drill, TrialSpec
 from .events import Score
+from .scoring import DEFAULT_ANALYSIS
 from .settings import QuietSettings, StanceSettings, to_dict
 
 
@@ -18,7 +19,7 @@ class QuietStance(Drill):
 
     def __init__(self, *, eyes: str = "open", duration_s: float = 30.0,
                  foot_length_mm: float | None = None, stance: StanceSettings | None = None,
-                 analysis: AnalysisSettings = AnalysisSettings()):
+                 analysis: AnalysisSettings = DEFAULT_ANALYSIS):
         self.cfg = QuietSettings(eyes=eyes, duration_s=duration_s)
         if stance is not None:
             self.cfg.stance = stance
@@ -28,7 +29,7 @@ class QuietStance(Drill):
         super().__init__(self.cfg.stance, [TrialSpec("both", f"eyes {eyes}")])
 
     @classmethod
-    def from_settings(cls, s: QuietSettings, analysis: AnalysisSettings = AnalysisSettings(),
+    def from_settings(cls, s: QuietSettings, analysis: AnalysisSettings = DEFAULT_ANALYSIS,
                       foot_length_mm: float | None = None):
         return cls(eyes=s.eyes, duration_s=s.duration_s, foot_length_mm=foot_length_mm,
                    stance=s.stance, analysis=analysis)

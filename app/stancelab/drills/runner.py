@@ -116,7 +116,7 @@ class DrillRunner:
             events = self.drill.abort(text, code="error", status="aborted")
             self._record([], events, [])
             return events
-        except Exception:
+        except Exception:  # noqa: BLE001 - never hide the error being reported
             return []
         finally:
             self.close()

@@ -14,6 +14,9 @@ from ..analysis import AnalysisSettings, sway_metrics
 from ..geometry import FootModel
 from ..processing import Block
 
+#: Analysis settings used when a drill is not given any (docs/metrics.md has the rationale).
+DEFAULT_ANALYSIS = AnalysisSettings()
+
 
 def _jsonable(value):
     if hasattr(value, "to_dict"):

@@ -11,6 +11,7 @@ from ..analysis.filters import AnalysisSettings
 from . import scoring
 from .base import Drill, TrialSpec
 from .events import Score
+from .scoring import DEFAULT_ANALYSIS
 from .settings import SingleLegSettings, StanceSettings, to_dict
 
 
@@ -21,7 +22,7 @@ class SingleLegStand(Drill):
     def __init__(self, legs=("left", "right"), *, eyes: str = "open", n_trials: int = 3,
                  duration_s: float = 30.0, rest_s: float = 30.0,
                  stance: StanceSettings | None = None,
-                 analysis: AnalysisSettings = AnalysisSettings()):
+                 analysis: AnalysisSettings = DEFAULT_ANALYSIS):
         if isinstance(legs, str):
             legs = (legs,)
         self.cfg = SingleLegSettings(legs=tuple(legs), eyes=eyes, n_trials=n_trials,
@@ -33,7 +34,7 @@ class SingleLegStand(Drill):
         super().__init__(self.cfg.stance, plan, rest_s=rest_s)
 
     @classmethod
-    def from_settings(cls, s: SingleLegSettings, analysis: AnalysisSettings = AnalysisSettings()):
+    def from_settings(cls, s: SingleLegSettings, analysis: AnalysisSettings = DEFAULT_ANALYSIS):
         return cls(s.legs, eyes=s.eyes, n_trials=s.n_trials, duration_s=s.duration_s,
                    rest_s=s.rest_s, stance=s.stance, analysis=analysis)
 
