@@ -1,0 +1,75 @@
+"""Sway statistics of the virtual athlete next to the target ranges and a real recording.
+
+Run: PYTHONPATH=app .venv/bin/python bench/sim_stats.py [--seeds 10]
+Metrics (computed here, independently of stancelab.analysis): 95 % prediction ellipse area with
+the F-based form, mean velocity = path / ((n-1)/fs), mean frequency = v / (2 pi mean distance);
+COP sampled at 80 Hz, no filter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+import numpy as np
+from scipy import stats
+
+from stancelab.sim.athlete import VirtualAthlete
+
+# (stance, eyes, seconds): target ranges, see docs/simulator.md
+TARGETS = {
+    ("both", "open", 60): {"area": (50, 400), "v": (5, 15), "mf": (0.2, 0.7)},
+    ("both", "closed", 60): {"area": (80, 700), "v": (7, 25), "mf": (0.2, 0.8)},
+    ("left", "open", 30): {"area": (250, 1500), "v": (20, 55), "mf": (0.5, 1.6)},
+    ("left", "closed", 30): {"area": (800, 5000), "v": (45, 130), "mf": (0.6, 2.0)},
+}
+REFERENCE = pathlib.Path("/work/shared/reference/hbedb_BDS00001.csv")
+
+
+def sway_metrics(x_mm, y_mm, fs):
+    x = np.asarray(x_mm) - np.mean(x_mm)
+    y = np.asarray(y_mm) - np.mean(y_mm)
+    n = len(x)
+    lam = np.linalg.eigvalsh(np.cov(x, y))
+    area = np.pi * np.sqrt(lam[0] * lam[1]) * 2 * (n - 1) * (n + 1) / (n * (n - 2)) \
+        * stats.f.ppf(0.95, 2, n - 2)
+    v = np.hypot(np.diff(x), np.diff(y)).sum() / ((n - 1) / fs)
+    return {"area": area, "v": v, "mf": v / (2 * np.pi * np.hypot(x, y).mean())}
+
+
+def athlete_metrics(stance, eyes, seconds, seed, weakness=None, fs=80.0):
+    a = VirtualAthlete(stance=stance, eyes=eyes, seed=seed, weakness=weakness,
+                       touchdowns_per_min=0.0)
+    t = 5.0 + np.arange(int(seconds * fs)) / fs
+    cop = a.cop_mm(t)
+    return sway_metrics(cop[:, 0], cop[:, 1], fs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=10)
+    args = ap.parse_args()
+    print(f"{'condition':<22}{'area mm2':>22}{'v mm/s':>20}{'mf Hz':>18}   (median [min-max] over "
+          f"{args.seeds} seeds; target range)")
+    for (stance, eyes, seconds), target in TARGETS.items():
+        ms = [athlete_metrics(stance, eyes, seconds, s) for s in range(args.seeds)]
+        row = f"{stance + ' ' + eyes + f' {seconds}s':<22}"
+        for k in ("area", "v", "mf"):
+            vals = np.array([m[k] for m in ms])
+            row += f"{np.median(vals):.3g} [{vals.min():.3g}-{vals.max():.3g}]".rjust(22)
+        print(row + "   " + ", ".join(f"{k} {lo}-{hi}" for k, (lo, hi) in target.items()))
+    for side in ("left", "right"):
+        ms = [athlete_metrics(side, "open", 30, s, weakness={"left": 0.3}) for s in
+              range(args.seeds)]
+        print(f"single {side:<5} open, left weakness 0.3: median area "
+              f"{np.median([m['area'] for m in ms]):.0f} mm2, v {np.median([m['v'] for m in ms]):.1f}"
+              " mm/s")
+    if REFERENCE.exists():
+        d = np.genfromtxt(REFERENCE, delimiter=",", skip_header=1)
+        m = sway_metrics(d[:, 7] * 10, d[:, 8] * 10, 100.0)
+        print(f"reference {REFERENCE.name} (two-leg, eyes open, 60 s, 100 Hz): area "
+              f"{m['area']:.0f} mm2, v {m['v']:.1f} mm/s, mf {m['mf']:.2f} Hz")
+
+
+if __name__ == "__main__":
+    main()

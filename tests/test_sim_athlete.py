@@ -1,0 +1,189 @@
+"""The virtual athlete sways like people do, leans like people do, and is reproducible.
+
+Sway metrics are computed here with a small independent implementation (95 % prediction ellipse
+with the F-based factor, mean velocity, mean frequency), not with stancelab.analysis. Target
+ranges: docs/simulator.md.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from stancelab.geometry import BoardGeometry, G
+from stancelab.sim.athlete import VirtualAthlete, corner_loads
+
+FS = 80.0
+RANGES = {
+    ("both", "open", 60): {"area": (50, 400), "v": (5, 15), "mf": (0.2, 0.7)},
+    ("both", "closed", 60): {"area": (80, 700), "v": (7, 25), "mf": (0.2, 0.8)},
+    ("left", "open", 30): {"area": (250, 1500), "v": (20, 55), "mf": (0.5, 1.6)},
+    ("right", "closed", 30): {"area": (800, 5000), "v": (45, 130), "mf": (0.6, 2.0)},
+}
+
+
+def sway(cop):
+    x, y = cop[:, 0] - cop[:, 0].mean(), cop[:, 1] - cop[:, 1].mean()
+    n = len(x)
+    sxx, syy, sxy = (x @ x) / (n - 1), (y @ y) / (n - 1), (x @ y) / (n - 1)
+    det = sxx * syy - sxy * sxy
+    factor = 2 * (n - 1) * (n + 1) / (n * (n - 2)) * stats.f.ppf(0.95, 2, n - 2)
+    path = sum(math.hypot(x[i + 1] - x[i], y[i + 1] - y[i]) for i in range(n - 1))
+    v = path / ((n - 1) / FS)
+    return {"area": math.pi * math.sqrt(det) * factor, "v": v,
+            "mf": v / (2 * math.pi * np.mean(np.hypot(x, y)))}
+
+
+def quiet(stance, eyes, seconds, seed, **kw):
+    a = VirtualAthlete(stance=stance, eyes=eyes, seed=seed, touchdowns_per_min=0.0, **kw)
+    return a.cop_mm(5.0 + np.arange(int(seconds * FS)) / FS)
+
+
+@pytest.mark.parametrize("cond", list(RANGES))
+def test_sway_metrics_fall_in_reported_ranges(cond):
+    stance, eyes, seconds = cond
+    for seed in range(5):
+        m = sway(quiet(stance, eyes, seconds, seed))
+        for k, (lo, hi) in RANGES[cond].items():
+            assert lo <= m[k] <= hi, (cond, seed, k, m[k])
+
+
+def test_eyes_closed_and_single_leg_sway_more():
+    for seed in range(3):
+        eo, ec = sway(quiet("both", "open", 60, seed)), sway(quiet("both", "closed", 60, seed))
+        sl = sway(quiet("right", "open", 60, seed))
+        assert ec["v"] > 1.2 * eo["v"] and ec["area"] > eo["area"]
+        assert sl["v"] > 2.5 * eo["v"] and sl["area"] > 2 * eo["area"]
+
+
+def test_weak_side_sways_more_and_bears_less():
+    weak = {"left": 0.3}
+    for seed in range(4):
+        left = sway(quiet("left", "open", 30, seed, weakness=weak))
+        right = sway(quiet("right", "open", 30, seed, weakness=weak))
+        assert left["v"] > 1.15 * right["v"] and left["area"] > right["area"]
+    cop = quiet("both", "open", 60, 0, weakness=weak)
+    assert 2.0 < cop[:, 0].mean() < 10.0   # weight shifted toward the strong (right) side
+
+
+def test_lean_reaches_target_after_reaction_time_smoothly():
+    a = VirtualAthlete(stance="right", seed=2, reaction_time_s=0.25, touchdowns_per_min=0)
+    a.cop_mm(np.arange(0, 10, 1 / FS))
+    plan = a.lean_to((20.0, 60.0), 10.0)
+    assert 10.0 + 0.17 < plan.start_s < 10.0 + 0.33
+    assert plan.target_mm == pytest.approx((20.0, 60.0))
+    t = np.arange(10.0, 16.0, 0.001)
+    mean = a.mean_cop_mm(t)
+    before = t < plan.start_s
+    assert np.allclose(mean[before], mean[0])
+    assert np.allclose(mean[t > plan.end_s], (20.0, 60.0), atol=1e-6)
+    vel = np.diff(mean, axis=0) / 0.001
+    assert np.max(np.abs(np.diff(vel, axis=0))) < 1.5   # mm/s per ms: no velocity jumps
+    assert 50 < np.max(np.hypot(vel[:, 0], vel[:, 1])) < 250
+    # with sway on top, the held COP sits near the target
+    held = a.cop_mm(np.arange(plan.end_s + 0.5, plan.end_s + 4.5, 1 / FS)).mean(axis=0)
+    assert np.hypot(*(held - (20.0, 60.0))) < 12.0
+
+
+def test_retargeting_mid_movement_stays_smooth():
+    a = VirtualAthlete(stance="both", seed=1, reaction_time_s=0.2)
+    first = a.lean_to((0.0, 60.0), 1.0)
+    a.cop_mm(np.arange(0, first.start_s + 0.4, 0.01))
+    second = a.lean_to(None, first.start_s + 0.4)
+    t = np.arange(0.5, second.end_s + 1, 0.001)
+    vel = np.diff(a.mean_cop_mm(t), axis=0) / 0.001
+    assert np.max(np.abs(np.diff(vel, axis=0))) < 1.5   # mm/s per ms: no velocity jumps
+    assert np.allclose(a.mean_cop_mm([second.end_s + 0.5]), a.stance_centre_mm(), atol=1e-6)
+
+
+def test_reach_is_limited_by_the_foot_and_weak_side():
+    a = VirtualAthlete(stance="left", weakness={"left": 0.4}, foot_length_mm=265)
+    b = VirtualAthlete(stance="left", foot_length_mm=265)
+    fwd = a.feet["left"].edge_distance(math.pi / 2)
+    plan_b = b.lean_to((0.0, 500.0), 0.0)
+    assert plan_b.target_mm[1] == pytest.approx(0.85 * fwd)
+    plan_a = a.lean_to((0.0, 500.0), 0.0)
+    assert plan_a.target_mm[1] == pytest.approx(0.85 * 0.8 * fwd)
+    back = b.lean_to((0.0, -500.0), 5.0)
+    assert abs(back.target_mm[1]) < plan_b.target_mm[1]
+
+
+def test_touchdowns_drop_the_load_and_come_more_often_on_the_weak_side():
+    counts = {}
+    for side in ("left", "right"):
+        a = VirtualAthlete(stance=side, weakness={"left": 0.3}, touchdowns_per_min=2.0, seed=5)
+        t = np.arange(0, 600, 1 / FS)
+        total = np.concatenate([a.total_n(t[i:i + 8000]) for i in range(0, len(t), 8000)])
+        counts[side] = len(a.touchdowns)
+        for start, dur, depth in a.touchdowns:
+            mid = (t > start + 0.12) & (t < start + dur - 0.12)
+            if mid.any():
+                assert np.all(total[mid] < (1 - 0.8 * depth) * a.mass_kg * G * 1.05)
+        quiet_mask = np.ones(len(t), bool)
+        for start, dur, _ in a.touchdowns:
+            quiet_mask &= ~((t > start - 0.05) & (t < start + dur + 0.05))
+        assert np.all(total[quiet_mask] > 0.9 * a.mass_kg * G)
+    assert counts["right"] >= 5
+    assert counts["left"] > 1.5 * counts["right"]
+
+
+def test_two_leg_stance_has_no_touchdowns_and_body_weight():
+    a = VirtualAthlete(stance="both", mass_kg=82, touchdowns_per_min=10)
+    total = a.total_n(np.arange(0, 120, 1 / FS))
+    assert a.touchdowns == []
+    assert abs(total.mean() / (82 * G) - 1) < 0.002
+    assert 0.001 < total.std() / (82 * G) < 0.01
+
+
+def test_stepping_off_and_on():
+    a = VirtualAthlete(stance="off")
+    assert np.all(a.total_n(np.arange(0, 2, 0.01)) == 0)
+    a.set_stance("both", 2.0)
+    total = a.total_n(np.arange(2.0, 5.0, 0.01))
+    assert total[0] < 1.0 and abs(total[-1] / (70 * G) - 1) < 0.02
+    a.set_stance("right", 5.0)
+    cop = a.mean_cop_mm([5.0, 6.0])
+    assert cop[1] == pytest.approx((0.0, 0.0), abs=1e-9)
+    a.set_stance("off", 6.0)
+    assert np.all(a.total_n(np.arange(7.0, 8.0, 0.01)) == 0)
+
+
+def test_corner_loads_reproduce_cop_and_total_exactly():
+    geo = BoardGeometry()
+    a = VirtualAthlete(stance="both", seed=3, geometry=geo)
+    t = np.arange(0, 5, 1 / FS)
+    loads = a.corner_loads_n(t)
+    cop, total = a.state(t)
+    assert np.allclose(loads.sum(axis=1), total)
+    assert np.allclose(loads @ geo.cell_x_mm / total, cop[:, 0])
+    assert np.allclose(loads @ geo.cell_y_mm / total, cop[:, 1])
+    odd = corner_loads(np.array([[100.0, -50.0]]), np.array([700.0]), geo)
+    assert np.all(odd > 0) and odd.sum() == pytest.approx(700.0)
+
+
+def test_seeded_and_independent_of_query_chunks():
+    t = np.arange(0, 30, 1 / FS)
+    a, b, c = (VirtualAthlete(stance="left", seed=9, touchdowns_per_min=5) for _ in range(3))
+    whole = a.corner_loads_n(t)
+    parts = np.vstack([b.corner_loads_n(t[i:i + 37]) for i in range(0, len(t), 37)])
+    assert np.array_equal(whole, parts)
+    assert a.touchdowns == b.touchdowns
+    other = VirtualAthlete(stance="left", seed=10).corner_loads_n(t)
+    assert not np.allclose(whole, other)
+    assert np.array_equal(c(t), whole)
+
+
+def test_old_times_are_refused_with_a_clear_message():
+    a = VirtualAthlete(history_s=10)
+    a.cop_mm(np.arange(0, 30, 0.1))
+    a.cop_mm(np.arange(30, 40, 0.1))
+    with pytest.raises(ValueError, match="no longer kept"):
+        a.cop_mm([1.0])
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="stance"):
+        VirtualAthlete(stance="one")
+    with pytest.raises(ValueError, match="weakness"):
+        VirtualAthlete(weakness={"middle": 0.2})
