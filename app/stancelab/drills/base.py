@@ -174,6 +174,7 @@ class Drill:
 
     # ------------------------------------------------------------------ trial bookkeeping
     _trial_open = False
+    _settling = False
 
     def _open_trial(self, j: int, rest: bool = False) -> None:
         t = float(self._t[j])
@@ -184,6 +185,7 @@ class Drill:
         self._active_t0 = None
         self._announced_off_mark = False
         self.target_label = ""
+        self.wait_t0 = t
         self._emit(TrialStarted(t_s=t, index=self.trial_index, count=len(self.plan),
                                 drill=self.name, leg=spec.leg, condition=spec.condition,
                                 settings=self.settings_dict()))
@@ -194,6 +196,7 @@ class Drill:
             self._wait(t)
 
     def _wait(self, t: float) -> None:
+        self.wait_t0 = t
         self._set_phase(Phase.WAITING, t)
         self._say(t, self.waiting_text(self.current_spec))
 
@@ -233,12 +236,12 @@ class Drill:
         keep = t_end - _LEAD_KEEP_S
         if self._trial_open and self._active_t0 is not None:
             keep = min(keep, self._active_t0 - _LEAD_KEEP_S)
-        if self._trial_open and self._trial_t0 is not None and self.keeps_lead_in:
-            keep = min(keep, self._trial_t0)
+        if self._trial_open and self.keeps_lead_in:
+            keep = min(keep, self.wait_t0)
         if self._buf.t_s[0] < keep:
             self._buf = self.trial_block(keep)
 
-    #: Keep the whole lead-in in memory (single-leg needs the step-on for stabilisation time).
+    #: Keep the samples since WAITING began (single-leg measures stabilisation from stepping on).
     keeps_lead_in = False
 
     # ------------------------------------------------------------------ the state machine
@@ -298,6 +301,7 @@ class Drill:
         self._start_countdown(t)
 
     def _start_countdown(self, t: float) -> None:
+        self._settling = False
         self._set_phase(Phase.COUNTDOWN, t, seconds=self.stance.countdown_s)
         self._say(t, self.countdown_text(self.current_spec))
 
@@ -307,13 +311,20 @@ class Drill:
         if self._stepped_off(j, t):
             self._wait(t)
             return
+        if self._settling:
+            # After an early move the countdown restarts once the athlete is steady again.
+            steady, load, mx, my = self._steady(j, t)
+            if steady:
+                self._ref_load, self._ref_xy = load, (mx, my)
+                self._start_countdown(t)
+            return
         moved = (math.isnan(x) or abs(load - self._ref_load) > st.early_load_fraction
                  * self._ref_load or math.hypot(x - self._ref_xy[0], y - self._ref_xy[1])
                  > st.early_move_mm)
         if moved:
             self._emit(DrillWarning(t_s=t, code="early-start",
                                     text="Too early: keep still until the countdown ends"))
-            self._start_countdown(t)
+            self._settling = True
             return
         elapsed = t - self._phase_t0
         self._progress(t, elapsed / st.countdown_s, remaining_s=max(st.countdown_s - elapsed, 0))

@@ -70,17 +70,27 @@ def clock_overall(reach_results: list, foot: FootModel, fraction: float,
     return d
 
 
-def single_leg(block: Block, active_t0: float, t_end: float, weight_n: float | None,
+def single_leg(lead_in: Block, hold: Block, weight_n: float, foot: FootModel,
                duration_s: float, completed: bool, settings: AnalysisSettings) -> dict:
-    """Time held, touchdowns, stabilisation time and sway of one single-leg trial."""
+    """Time held, touchdowns and steady sway over the timed hold; time to stabilisation from
+    the step-on (``lead_in`` starts just before it and runs to the end of the hold)."""
     from ..analysis import single_leg as sl
 
-    m = sl.single_leg_metrics(block.t_s, block.cop_x_mm, block.cop_y_mm, block.total_n,
-                              t_start_s=active_t0, t_end_s=t_end, body_weight_n=weight_n,
-                              settings=settings)
+    m = sl.single_leg_metrics(hold.t_s, hold.cop_x_mm, hold.cop_y_mm, hold.total_n,
+                              weight_n, foot, analysis=settings)
     d = _jsonable(m)
-    d["completed"] = completed
-    d["target_duration_s"] = duration_s
+    sway = d.pop("sway", None) or {}
+    sway.pop("settings", None)
+    sway.pop("preprocessing", None)
+    d.update(sway)
+    try:
+        on = sl.single_leg_metrics(lead_in.t_s, lead_in.cop_x_mm, lead_in.cop_y_mm,
+                                   lead_in.total_n, weight_n, foot, analysis=settings)
+        d["time_to_stabilisation_s"] = _jsonable(on.time_to_stabilisation_s)
+        d["step_on_s"] = _jsonable(on.stand_start_s)
+    except ValueError:
+        d["time_to_stabilisation_s"] = None
+    d.update(completed=completed, target_duration_s=duration_s)
     return d
 
 

@@ -73,6 +73,7 @@ class SingleLegSettings:
     n_trials: int = 3                   # per leg
     duration_s: float = 30.0
     rest_s: float = 30.0
+    foot_length_mm: float = 260.0       # the touchdown test uses the foot's width
     stance: StanceSettings = field(default_factory=StanceSettings)
 
     def validate(self) -> None:
@@ -133,9 +134,10 @@ def for_athlete(kind: str, athlete_settings: dict | None, **overrides):
     obj = from_dict(kind, (a.get("drills") or {}).get(kind))
     if a.get("body_mass_kg") and obj.stance.body_mass_kg is None:
         obj.stance.body_mass_kg = float(a["body_mass_kg"])
-    if kind == "clock" and a.get("foot_length_mm"):
+    if a.get("foot_length_mm") and hasattr(obj, "foot_length_mm"):
         obj.foot_length_mm = float(a["foot_length_mm"])
-        obj.foot_width_mm = a.get("foot_width_mm") or obj.foot_width_mm
+    if kind == "clock" and a.get("foot_width_mm"):
+        obj.foot_width_mm = float(a["foot_width_mm"])
     for k, v in overrides.items():
         if v is not None:
             setattr(obj, k, v)

@@ -7,12 +7,18 @@ and sway come from stancelab.analysis.single_leg over the recorded trial.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..analysis.filters import AnalysisSettings
+from ..geometry import FootModel
 from . import scoring
 from .base import Drill, TrialSpec
 from .events import Score
 from .scoring import DEFAULT_ANALYSIS
 from .settings import SingleLegSettings, StanceSettings, to_dict
+
+#: Share of body weight below which the athlete is not yet fully on one foot (the step-on).
+STEP_ON_SHARE = 0.85
 
 
 class SingleLegStand(Drill):
@@ -20,14 +26,14 @@ class SingleLegStand(Drill):
     keeps_lead_in = True  # time to stabilisation is measured from stepping on
 
     def __init__(self, legs=("left", "right"), *, eyes: str = "open", n_trials: int = 3,
-                 duration_s: float = 30.0, rest_s: float = 30.0,
+                 duration_s: float = 30.0, rest_s: float = 30.0, foot_length_mm: float = 260.0,
                  stance: StanceSettings | None = None,
                  analysis: AnalysisSettings = DEFAULT_ANALYSIS):
         if isinstance(legs, str):
             legs = (legs,)
         self.cfg = SingleLegSettings(legs=tuple(legs), eyes=eyes, n_trials=n_trials,
                                      duration_s=duration_s, rest_s=rest_s,
-                                     stance=stance or StanceSettings())
+                                     foot_length_mm=foot_length_mm, stance=stance or StanceSettings())
         self.cfg.validate()
         self.analysis = analysis
         plan = [TrialSpec(leg, f"eyes {eyes}") for _ in range(n_trials) for leg in legs]
@@ -36,7 +42,8 @@ class SingleLegStand(Drill):
     @classmethod
     def from_settings(cls, s: SingleLegSettings, analysis: AnalysisSettings = DEFAULT_ANALYSIS):
         return cls(s.legs, eyes=s.eyes, n_trials=s.n_trials, duration_s=s.duration_s,
-                   rest_s=s.rest_s, stance=s.stance, analysis=analysis)
+                   rest_s=s.rest_s, foot_length_mm=s.foot_length_mm, stance=s.stance,
+                   analysis=analysis)
 
     def settings_dict(self) -> dict:
         return {**to_dict(self.cfg), "analysis": self.analysis.to_dict()}
@@ -63,8 +70,15 @@ class SingleLegStand(Drill):
             self.complete_trial(t, metrics)
 
     def _metrics(self, t: float, completed: bool) -> dict:
-        return scoring.single_leg(self.trial_block(self._trial_t0, t), self.active_t0, t,
-                                  self.weight_n, self.cfg.duration_s, completed, self.analysis)
+        # From the last moment before the countdown when the athlete was not yet fully on
+        # the board: the analysis measures stepping on and stabilisation from there.
+        lead = self.trial_block(self.wait_t0, self.active_t0)
+        low = np.flatnonzero(~(lead.total_n >= STEP_ON_SHARE * self.weight_n))
+        t0 = float(lead.t_s[low[-1]]) if low.size else self.wait_t0
+        foot = FootModel(self.cfg.foot_length_mm, self.current_spec.leg)
+        return scoring.single_leg(self.trial_block(t0, t), self.trial_block(self.active_t0, t),
+                                  self.weight_n, foot, self.cfg.duration_s, completed,
+                                  self.analysis)
 
     def _scores(self, t: float, metrics: dict) -> None:
         self._emit(Score(t_s=t, label="time held", value=metrics.get("time_held_s"), unit="s",
