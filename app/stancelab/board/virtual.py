@@ -129,6 +129,10 @@ class VirtualBoard:
         t = self.t_s if t_s is None else t_s
         return self.micros_at_boot + int((t - self._t_boot_s) * _US * (1 + self.clock_ppm * 1e-6))
 
+    def true_time_s(self, device_t_s):
+        """True (athlete) time of a device time in seconds since boot, as a host unwraps it."""
+        return self._true_s(np.asarray(device_t_s, dtype=float) * _US)
+
     def _true_s(self, dev_us: np.ndarray) -> np.ndarray:
         return self._t_boot_s + (dev_us - self.micros_at_boot) / (_US * (1 + self.clock_ppm * 1e-6))
 
