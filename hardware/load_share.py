@@ -57,6 +57,17 @@ def main(argv: list[str]) -> None:
         print(f"{name + f' ({x:.0f}, {y:.0f})':44s}" + "".join(f"{v:8.0f}" for v in kg)
               + f"{max(kg):6.0f}")
     print("Outside the rectangle of the cells the board tips over the nearest cell.")
+    # Plywood sag under the same landing at the centre: a beam of the board's full depth on
+    # two supports at the cells' x span. A rough guide only (a corner-supported plate sags
+    # more); birch plywood bending modulus taken as 9 GPa.
+    span = float(g.cell_x_mm.max() - g.cell_x_mm.min())
+    force_n = load_kg * 9.80665
+    print(f"centre sag of birch plywood ({g.depth_mm:.0f} mm wide, {span:.0f} mm span, "
+          f"E 9 GPa) under {load_kg:.0f} kgf / under {mass_kg:.0f} kg standing:")
+    for t_mm in (15, 18, 21, 24):
+        i_mm4 = g.depth_mm * t_mm**3 / 12.0
+        sag = force_n * span**3 / (48 * 9000.0 * i_mm4)
+        print(f"  {t_mm} mm: {sag:4.1f} mm / {sag / factor:4.1f} mm")
 
 
 if __name__ == "__main__":
