@@ -313,6 +313,9 @@ class Storage:
 
         def __enter__(self):
             self.store._lock.acquire()
+            self.nested = self.store._conn.in_transaction  # join the caller's transaction
+            if self.nested:
+                return self.store
             try:
                 self.store._q(_DIALECT.begin_write)
             except BaseException:
@@ -322,7 +325,9 @@ class Storage:
 
         def __exit__(self, exc_type, exc, tb):
             try:
-                if exc_type is None:
+                if self.nested:
+                    pass
+                elif exc_type is None:
                     self.store._q("COMMIT")
                 else:
                     try:
@@ -334,7 +339,7 @@ class Storage:
             return False
 
     def transaction(self) -> Storage._Tx:
-        """``with store.transaction():`` groups writes; all or nothing."""
+        """``with store.transaction():`` groups writes, all or nothing; nests by joining."""
         return Storage._Tx(self)
 
     def _write(self, sql: str, params: Sequence = ()):

@@ -1,0 +1,695 @@
+"""Raw and summary CSV files that describe themselves and load back without loss.
+
+A raw file is ``# key: value`` metadata lines, one header line of column names with units in
+them, then one row per sample. Numbers are written with a fixed number of decimals per column
+(times in whole microseconds, the board clock's resolution), so writing and parsing work on
+whole numpy arrays of bytes instead of Python loops over rows. Text cells (drill phase and
+target) that a spreadsheet would run as a formula are prefixed with ``'``; import removes it.
+See docs/storage.md for the format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .storage import SampleArrays, Storage, now_iso
+
+FORMAT_NAME = "stancelab-raw-csv"
+FORMAT_VERSION = 1
+SUMMARY_FORMAT_NAME = "stancelab-trial-summary-csv"
+
+#: (column, decimals); None marks a text column. Decimals 0 means an integer column.
+RAW_COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("trial", 0), ("t_s", 6), ("seq", 0), ("t_host_s", 6),
+    ("fl_counts", 0), ("fr_counts", 0), ("bl_counts", 0), ("br_counts", 0),
+    ("fl_n", 3), ("fr_n", 3), ("bl_n", 3), ("br_n", 3),
+    ("total_n", 3), ("cop_x_mm", 2), ("cop_y_mm", 2),
+    ("status", 0), ("phase", None), ("target", None),
+)
+COLUMN_NAMES = tuple(c for c, _ in RAW_COLUMNS)
+COUNT_COLUMNS = ("fl_counts", "fr_counts", "bl_counts", "br_counts")
+FORCE_COLUMNS = ("fl_n", "fr_n", "bl_n", "br_n")
+DERIVED_COLUMNS = FORCE_COLUMNS + ("total_n", "cop_x_mm", "cop_y_mm")
+ATHLETE_FIELDS = ("name", "foot_length_mm", "shoe_size", "dominant_leg", "injured_side", "notes")
+
+_FORMULA_START = "=+-@\t\r'"   # a leading ' is escaped too, so import can always strip one
+_NEEDS_QUOTES = re.compile(r'[,"\n\r#]')
+_CHUNK_ROWS = 50_000
+
+Progress = Callable[[int, int], None]
+
+
+class CsvFormatError(ValueError):
+    """A CSV file that cannot be read as StanceLab data; the message names file and line."""
+
+
+@dataclass
+class RawCsv:
+    """A raw CSV in memory: metadata, the trial number of each row, samples, derived columns."""
+
+    metadata: dict
+    trial: np.ndarray                 # int64 trial number (1-based within the file) per row
+    samples: SampleArrays
+    derived: dict[str, np.ndarray] = field(default_factory=dict)   # forces, total, COP
+
+    def trial_numbers(self) -> list[int]:
+        return sorted(set(self.trial.tolist()))
+
+    def trial_samples(self, number: int) -> SampleArrays:
+        m = self.trial == number
+        s = self.samples
+        return SampleArrays(s.seq[m], s.t_s[m], s.t_host_s[m], s.counts[m], s.status[m],
+                            s.phase[m], s.target[m])
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata lines and text cells
+
+
+def encode_meta_value(value) -> str:
+    """Strings stay readable as-is unless they would read back as something else."""
+    if isinstance(value, str) and value and value == value.strip() and _plain(value):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    # Commas inside strings become \u002c so a spreadsheet never splits a metadata line into a
+    # cell that begins with a formula character.
+    return re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: m.group(0).replace(",", "\\u002c"), text)
+
+
+def _plain(s: str) -> bool:
+    return "," not in s and not any(ord(c) < 32 or c == "\x7f" for c in s)
+
+
+def decode_meta_value(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def escape_text(value: str | None) -> str:
+    """One text cell: neutralise formula starts, then quote if CSV needs it."""
+    if not value:
+        return ""
+    value = value.replace("\x00", "")
+    if value[0] in _FORMULA_START:
+        value = "'" + value
+    if _NEEDS_QUOTES.search(value):
+        value = '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def unescape_text(cell: str) -> str | None:
+    """Reverse of escape_text after CSV unquoting: every exported ' prefix was added by us."""
+    if not cell:
+        return None
+    return cell[1:] if cell[0] == "'" else cell
+
+
+# --------------------------------------------------------------------------------------------
+# Fast fixed-decimal formatting into a byte matrix (0 bytes are dropped at the end).
+
+
+def _number_bytes(values: np.ndarray, decimals: int) -> np.ndarray:
+    if decimals == 0 and values.dtype.kind in "iu":
+        ints = values.astype(np.int64)
+        missing = np.zeros(len(ints), bool)
+    else:
+        scaled = np.round(np.asarray(values, float) * 10.0 ** decimals)
+        missing = ~np.isfinite(scaled)
+        ints = np.where(missing, 0, scaled).astype(np.int64)
+    neg = ints < 0
+    mag = np.abs(ints)
+    n_digits = max(len(str(int(mag.max()))) if len(mag) else 1, decimals + 1)
+    width = 1 + n_digits + (1 if decimals else 0)
+    out = np.zeros((len(ints), width), np.uint8)
+    out[:, 0] = np.where(neg, 45, 0)
+    col = 1
+    for k in range(n_digits):
+        power = 10 ** (n_digits - 1 - k)
+        if k == n_digits - decimals and decimals:
+            out[:, col] = 46
+            col += 1
+        digit = (mag // power) % 10 + 48
+        shown = (mag >= power) | (k >= n_digits - decimals - 1)
+        out[:, col] = np.where(shown, digit, 0)
+        col += 1
+    out[missing] = 0
+    return out
+
+
+def _text_bytes(values: np.ndarray) -> np.ndarray:
+    keys = np.array(["" if v is None else v for v in values], dtype=object)
+    uniq, inverse = np.unique(keys.astype(str), return_inverse=True)
+    encoded = [escape_text(u).encode("utf-8") for u in uniq]
+    width = max(1, max(len(e) for e in encoded))
+    table = np.zeros((len(encoded), width), np.uint8)
+    for i, e in enumerate(encoded):
+        table[i, :len(e)] = np.frombuffer(e, np.uint8)
+    return table[inverse.ravel()]
+
+
+def _format_rows(columns: dict[str, np.ndarray]) -> bytes:
+    parts = []
+    n = len(columns["trial"])
+    comma = np.full((n, 1), 44, np.uint8)
+    for i, (name, decimals) in enumerate(RAW_COLUMNS):
+        if i:
+            parts.append(comma)
+        parts.append(_text_bytes(columns[name]) if decimals is None
+                     else _number_bytes(columns[name], decimals))
+    parts.append(np.full((n, 1), 10, np.uint8))
+    matrix = np.hstack(parts).ravel()
+    return matrix[matrix != 0].tobytes()
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def derived_columns(counts: np.ndarray, calibration, min_load_n: float) -> dict[str, np.ndarray]:
+    from .calibration import cop_from_forces
+    forces = calibration.forces_n(counts) if len(counts) else np.zeros((0, 4))
+    total, x, y = cop_from_forces(forces, calibration.geometry, min_load_n) if len(counts) \
+        else (np.zeros(0), np.zeros(0), np.zeros(0))
+    out = {name: forces[:, k] for k, name in enumerate(FORCE_COLUMNS)}
+    out.update(total_n=np.asarray(total), cop_x_mm=np.asarray(x), cop_y_mm=np.asarray(y))
+    return out
+
+
+def metadata_text(metadata: dict) -> str:
+    lines = []
+    for key, value in metadata.items():
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]+", key):
+            raise ValueError(f"metadata key {key!r} must be letters, digits, _ . -")
+        lines.append(f"# {key}: {encode_meta_value(value)}\n")
+    return "".join(lines)
+
+
+def write_raw_csv(path: str | Path, metadata: dict, trial: np.ndarray, samples: SampleArrays,
+                  derived: dict[str, np.ndarray], progress: Progress | None = None) -> Path:
+    """Write atomically (temporary file, then rename); ``progress(rows_done, rows_total)``."""
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "app_version": __version__}
+    meta.update(metadata)
+    n = len(samples)
+    columns = {"trial": np.asarray(trial, np.int64), "t_s": samples.t_s, "seq": samples.seq,
+               "t_host_s": samples.t_host_s, "status": samples.status,
+               "phase": samples.phase, "target": samples.target}
+    for k, name in enumerate(COUNT_COLUMNS):
+        columns[name] = samples.counts[:, k]
+    columns.update(derived)
+
+    def body(out):
+        out.write(metadata_text(meta).encode("utf-8"))
+        out.write((",".join(COLUMN_NAMES) + "\n").encode("ascii"))
+        for start in range(0, n, _CHUNK_ROWS):
+            stop = min(n, start + _CHUNK_ROWS)
+            out.write(_format_rows({k: v[start:stop] for k, v in columns.items()}))
+            if progress:
+                progress(stop, n)
+        if progress and n == 0:
+            progress(0, 0)
+
+    return atomic_write(Path(path), body)
+
+
+def atomic_write(path: Path, body: Callable) -> Path:
+    """Nothing half-written is ever left under ``path``: write a sibling, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as out:
+            body(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+             *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_filename(text: str, fallback: str = "athlete", max_len: int = 60) -> str:
+    """A file name stem from free text that cannot leave its folder on any OS."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:max_len].strip("._-")
+    if not text:
+        text = fallback
+    if text.split(".")[0].upper() in _RESERVED:
+        text = "_" + text
+    return text
+
+
+def _session_metadata(store: Storage, session_id: int, trial_ids: Sequence[int],
+                      athlete_fields: Sequence[str], analysis: dict | None,
+                      min_load_n: float, calibration) -> dict:
+    s = store.session(session_id)
+    meta = {"exported": now_iso(), "session_started": s.started, "source_kind": s.source_kind,
+            "recorded_app_version": s.app_version, "board_id": s.board_id,
+            "firmware": s.firmware, "session_notes": s.notes,
+            "calibration": calibration.to_dict() if calibration is not None else None,
+            "min_load_n": min_load_n, "analysis": analysis or {}}
+    unknown = set(athlete_fields) - set(ATHLETE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown athlete fields {sorted(unknown)}; choose from {ATHLETE_FIELDS}")
+    if athlete_fields and s.athlete_id is not None:
+        a = store.athlete(s.athlete_id)
+        for name in athlete_fields:
+            meta[f"athlete.{name}"] = getattr(a, name)
+    meta["trials"] = len(trial_ids)
+    for number, tid in enumerate(trial_ids, 1):
+        t = store.trial(tid)
+        for key in ("drill", "leg", "condition", "settings", "status", "reason", "started",
+                    "ended", "metrics"):
+            meta[f"trial.{number}.{key}"] = getattr(t, key)
+    return meta
+
+
+def _session_calibration(store: Storage, session_id: int):
+    from .calibration import default_calibration
+    s = store.session(session_id)
+    if s.calibration_id:
+        return store.calibration(s.calibration_id)
+    return default_calibration(s.board_id, s.firmware)
+
+
+def export_session(store: Storage, session_id: int, folder: str | Path, *,
+                   trial_ids: Sequence[int] | None = None,
+                   athlete_fields: Sequence[str] = (), analysis: dict | None = None,
+                   min_load_n: float = 50.0, progress: Progress | None = None,
+                   stem: str | None = None) -> tuple[Path, Path]:
+    """Raw CSV (all or the chosen trials of a session) and its per-trial summary CSV.
+
+    Athlete fields go into the file only when named in ``athlete_fields`` (privacy)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    s = store.session(session_id)
+    if trial_ids is None:
+        trial_ids = [t.id for t in store.trials(session_id)]
+    if stem is None:
+        who = store.athlete(s.athlete_id).name if s.athlete_id is not None else "session"
+        stem = f"{safe_filename(who)}_{safe_filename(s.started[:10], 'date')}_s{session_id}"
+    else:
+        stem = safe_filename(stem, "session")
+    calibration = _session_calibration(store, session_id)
+    meta = _session_metadata(store, session_id, trial_ids, athlete_fields, analysis,
+                             min_load_n, calibration)
+    parts, numbers = [], []
+    for number, tid in enumerate(trial_ids, 1):
+        arr = store.read_samples(tid)
+        parts.append(arr)
+        numbers.append(np.full(len(arr), number, np.int64))
+    samples = _concat(parts)
+    trial = np.concatenate(numbers) if numbers else np.zeros(0, np.int64)
+    derived = derived_columns(samples.counts, calibration, min_load_n)
+    raw = write_raw_csv(folder / f"{stem}_raw.csv", meta, trial, samples, derived, progress)
+    summary = write_summary_csv(folder / f"{stem}_summary.csv", store, trial_ids,
+                                {k: v for k, v in meta.items() if not k.startswith("trial.")})
+    return raw, summary
+
+
+def _concat(parts: list[SampleArrays]) -> SampleArrays:
+    if not parts:
+        return SampleArrays.empty()
+    return SampleArrays(*(np.concatenate([getattr(p, k) for p in parts]) for k in
+                          ("seq", "t_s", "t_host_s", "counts", "status", "phase", "target")))
+
+
+def _flatten(prefix: str, value, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
+
+
+def write_summary_csv(path: str | Path, store: Storage, trial_ids: Sequence[int],
+                      metadata: dict | None = None) -> Path:
+    """One row per trial; metric columns keep their names, which carry units (``_mm``...)."""
+    rows = []
+    for number, tid in enumerate(trial_ids, 1):
+        t = store.trial(tid)
+        n = store.sample_count(tid)
+        row = {"trial": number, "drill": t.drill, "leg": t.leg, "condition": t.condition,
+               "status": t.status, "reason": t.reason, "started": t.started, "ended": t.ended,
+               "samples": n}
+        metrics: dict = {}
+        _flatten("", t.metrics, metrics)
+        row.update(metrics)
+        rows.append(row)
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    meta = {"format": SUMMARY_FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "app_version": __version__, **(metadata or {})}
+
+    def cell(v):
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return "" if isinstance(v, float) and not math.isfinite(v) else repr(v)
+        if isinstance(v, (list, dict)):
+            v = json.dumps(v, sort_keys=True)
+        return escape_text(str(v))
+
+    def body(out):
+        out.write(metadata_text({**meta, "format": SUMMARY_FORMAT_NAME}).encode("utf-8"))
+        lines = [",".join(columns)] + [",".join(cell(r.get(c)) for c in columns) for r in rows]
+        out.write(("\n".join(lines) + "\n").encode("utf-8"))
+
+    return atomic_write(Path(path), body)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def _split_header(raw: bytes, path) -> tuple[dict, list[str], int, bytes]:
+    """Metadata dict, column names, number of lines before the data, the data bytes."""
+    meta: dict = {}
+    pos = 0
+    line_no = 0
+    while True:
+        end = raw.find(b"\n", pos)
+        if end < 0:
+            raise CsvFormatError(f"{path}: no column header line; is this a StanceLab raw CSV?")
+        line = raw[pos:end].rstrip(b"\r").decode("utf-8", errors="replace")
+        line_no += 1
+        pos = end + 1
+        if not line.startswith("#"):
+            break
+        m = re.match(r"#\s*([^:]+?)\s*:\s?(.*)$", line)
+        if m is None:
+            raise CsvFormatError(f"{path}, line {line_no}: metadata lines look like "
+                                 f"'# key: value', not {line!r}")
+        meta[m.group(1)] = decode_meta_value(m.group(2))
+    if meta.get("format") != FORMAT_NAME:
+        raise CsvFormatError(
+            f"{path}: not a StanceLab raw CSV (the first line should be '# format: "
+            f"{FORMAT_NAME}', found format {meta.get('format')!r}). For a plain t,x,y file use "
+            f"load_xy_csv.")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CsvFormatError(f"{path}: format version {version!r} is newer than this StanceLab "
+                             f"understands ({FORMAT_VERSION}); update StanceLab.")
+    names = [c.strip() for c in line.split(",")]
+    return meta, names, line_no, raw[pos:]
+
+
+def _check_columns(names: list[str], path) -> None:
+    if names == list(COLUMN_NAMES):
+        return
+    for want in COLUMN_NAMES:
+        if want in names:
+            continue
+        stem = want.rsplit("_", 1)[0] if "_" in want else want
+        similar = [n for n in names if n.rsplit("_", 1)[0] == stem]
+        if similar:
+            raise CsvFormatError(f"{path}: column {similar[0]!r} has the wrong unit; "
+                                 f"expected {want!r}.")
+        raise CsvFormatError(f"{path}: column {want!r} is missing (line with column names).")
+    raise CsvFormatError(f"{path}: columns must be, in order: {','.join(COLUMN_NAMES)}.")
+
+
+def _parse_numbers(u: np.ndarray, starts: np.ndarray, ends: np.ndarray, decimals: int,
+                   name: str, lines: np.ndarray, path) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed-decimal fields -> (int64 value * 10**decimals, empty mask), all rows at once."""
+    lengths = ends - starts
+    n = len(starts)
+    width = int(lengths.max()) if n else 0
+    if width == 0:
+        return np.zeros(n, np.int64), np.ones(n, bool)
+    if width > 19:
+        bad = int(np.argmax(lengths > 19))
+        raise CsvFormatError(f"{path}, line {lines[bad]}: {name} value is too long.")
+    pos = np.arange(width)
+    valid = pos < lengths[:, None]
+    b = np.where(valid, u[np.minimum(starts[:, None] + pos, len(u) - 1)], 0)
+    digit = (b >= 48) & (b <= 57)
+    dot = b == 46
+    minus = (b == 45) & (pos == 0)
+    n_dots = dot.sum(1)
+    n_digits = digit.sum(1)
+    bad = (valid & ~(digit | dot | minus)).any(1) | (n_dots > 1) | ((lengths > 0) & (n_digits == 0))
+    dot_at = np.where(n_dots > 0, np.argmax(dot, 1), width)
+    frac = (digit & (pos > dot_at[:, None])).sum(1)
+    bad |= frac > decimals
+    if bad.any():
+        row = int(np.argmax(bad))
+        text = bytes(b[row][:lengths[row]]).decode("utf-8", "replace")
+        kind = "a whole number" if decimals == 0 else f"a number with at most {decimals} decimals"
+        raise CsvFormatError(f"{path}, line {lines[row]}: {name} must be {kind}, "
+                             f"not {text!r}.")
+    right = np.cumsum(digit[:, ::-1], 1)[:, ::-1] - digit
+    value = (np.where(digit, b.astype(np.int64) - 48, 0) * 10 ** right).sum(1)
+    value = value * 10 ** (decimals - frac)
+    value = np.where(b[:, 0] == 45, -value, value)
+    return value, lengths == 0
+
+
+def _unquote_rows(data: bytes, ncol: int, first_line: int, path):
+    """Slow path for files with quoted text cells (csv module). Returns the numeric fields
+    re-joined for the fast parser, the two text columns, and each row's line in the file."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))
+    rows, lines = [], []
+    previous = 0
+    for r in reader:
+        lines.append(first_line + previous)
+        previous = reader.line_num
+        if len(r) != ncol:
+            raise CsvFormatError(f"{path}, line {lines[-1]}: expected {ncol} fields, "
+                                 f"found {len(r)}.")
+        rows.append(r)
+    numeric = "".join(",".join(r[:-2]) + "\n" for r in rows).encode("ascii", "replace")
+    texts = [[unescape_text(r[-2]) for r in rows], [unescape_text(r[-1]) for r in rows]]
+    return numeric, texts, np.array(lines, np.int64)
+
+
+def _field_bounds(u: np.ndarray, ncol: int, lines: np.ndarray | None, first_line: int, path):
+    nl = np.flatnonzero(u == 10)
+    rows = len(nl)
+    seps = np.flatnonzero((u == 44) | (u == 10))
+    if len(seps) != rows * ncol or not np.all(u[seps.reshape(rows, ncol)[:, -1]] == 10):
+        commas_per_row = np.bincount(np.searchsorted(nl, np.flatnonzero(u == 44)),
+                                     minlength=rows)
+        row = int(np.argmax(commas_per_row != ncol - 1))
+        line = lines[row] if lines is not None else first_line + row
+        raise CsvFormatError(f"{path}, line {line}: expected {ncol} fields, "
+                             f"found {commas_per_row[row] + 1}.")
+    seps = seps.reshape(rows, ncol)
+    starts = np.empty_like(seps)
+    starts[:, 0] = np.concatenate([[0], nl[:-1] + 1])
+    starts[:, 1:] = seps[:, :-1] + 1
+    return starts, seps
+
+
+def _text_from_bytes(u: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    lengths = ends - starts
+    n = len(starts)
+    out = np.empty(n, object)
+    width = int(lengths.max()) if n else 0
+    if width == 0:
+        out[:] = None
+        return out
+    pos = np.arange(width)
+    b = np.where(pos < lengths[:, None], u[np.minimum(starts[:, None] + pos, len(u) - 1)], 0)
+    keys = np.ascontiguousarray(b.astype(np.uint8)).view(f"S{width}").ravel()
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    decoded = np.empty(len(uniq), object)
+    decoded[:] = [unescape_text(k.decode("utf-8")) for k in uniq]
+    return decoded[inverse.ravel()]
+
+
+def read_raw_csv(path: str | Path, derived: bool = True) -> RawCsv:
+    """Parse and validate a raw CSV; raises CsvFormatError naming the line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CsvFormatError(f"Cannot read {path}: {e.strerror or e}.") from None
+    meta, names, header_lines, data = _split_header(raw, path)
+    _check_columns(names, path)
+    first_line = header_lines + 1
+    ncol = len(COLUMN_NAMES)
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    if b'"' in data:
+        numeric, texts, lines = _unquote_rows(data, ncol, first_line, path)
+        u = np.frombuffer(numeric, np.uint8)
+        starts, ends = _field_bounds(u, ncol - 2, lines, first_line, path)
+        phase, target = (_objects(t) for t in texts)
+    else:
+        u = np.frombuffer(data, np.uint8)
+        starts, ends = _field_bounds(u, ncol, None, first_line, path)
+        lines = first_line + np.arange(len(starts))
+        phase = _text_from_bytes(u, starts[:, -2], ends[:, -2])
+        target = _text_from_bytes(u, starts[:, -1], ends[:, -1])
+    n = len(starts)
+    values, empty = {}, {}
+    for j, (name, decimals) in enumerate(RAW_COLUMNS):
+        if decimals is None or (name in DERIVED_COLUMNS and not derived):
+            continue
+        values[name], empty[name] = _parse_numbers(u, starts[:, j], ends[:, j], decimals, name,
+                                                   lines, path)
+    for name in ("trial", "t_s", "seq", "t_host_s", "status") + COUNT_COLUMNS:
+        if empty[name].any():
+            row = int(np.argmax(empty[name]))
+            what = "NaN or empty" if name in COUNT_COLUMNS else "empty"
+            raise CsvFormatError(f"{path}, line {lines[row]}: {name} is {what}; every "
+                                 f"sample needs {name}.")
+    counts = np.column_stack([values[c] for c in COUNT_COLUMNS]) if n else np.zeros((0, 4),
+                                                                                     np.int64)
+    _validate(values, counts, lines, path)
+    samples = SampleArrays(values["seq"], values["t_s"] * 1e-6, values["t_host_s"] * 1e-6,
+                           counts, values["status"], phase, target)
+    extra = {}
+    if derived:
+        for name in DERIVED_COLUMNS:
+            d = dict(RAW_COLUMNS)[name]
+            extra[name] = np.where(empty[name], np.nan, values[name] / 10.0 ** d)
+    return RawCsv(meta, values["trial"], samples, extra)
+
+
+def _objects(values) -> np.ndarray:
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out
+
+
+def _validate(values: dict, counts: np.ndarray, lines: np.ndarray, path) -> None:
+    def fail(mask, message):
+        if mask.any():
+            row = int(np.argmax(mask))
+            raise CsvFormatError(f"{path}, line {lines[row]}: {message}")
+
+    trial, t_us, seq = values["trial"], values["t_s"], values["seq"]
+    fail(trial < 1, "trial numbers start at 1.")
+    fail((seq < 0) | (seq > 65535), "seq must be 0..65535.")
+    fail((counts < -(1 << 23)) | (counts >= (1 << 23)), "counts must fit 24 bits "
+         "(-8388608..8388607).")
+    fail(values["status"] < 0, "status must not be negative.")
+    if len(trial) > 1:
+        same = np.diff(trial) == 0
+        step = np.diff(t_us)
+        bad_trial = np.concatenate([[False], np.diff(trial) < 0])
+        fail(bad_trial, "trial numbers must not go down; rows of one trial stay together.")
+        fail(np.concatenate([[False], same & (step == 0)]),
+             "duplicate sample: the same t_s as the line before.")
+        fail(np.concatenate([[False], same & (step < 0)]),
+             "time goes backwards (t_s smaller than the line before).")
+
+
+# --------------------------------------------------------------------------------------------
+# Import into the database
+
+
+def import_raw_csv(store: Storage, path: str | Path, athlete_id: int | None = None) -> int:
+    """Validate the whole file, then write it as a new session in one transaction."""
+    from .calibration import Calibration
+    data = read_raw_csv(path, derived=False)
+    meta = data.metadata
+    cal = meta.get("calibration")
+    try:
+        calibration = Calibration.from_dict(cal) if cal else None
+    except (KeyError, TypeError, ValueError) as e:
+        raise CsvFormatError(f"{path}: the calibration metadata line is not valid ({e}).") \
+            from None
+    numbers = data.trial_numbers()
+    declared = meta.get("trials")
+    if declared is not None and any(n > declared for n in numbers):
+        raise CsvFormatError(f"{path}: rows belong to trial {max(numbers)} but the header "
+                             f"describes {declared} trials.")
+    with store.transaction():
+        if athlete_id is None and isinstance(meta.get("athlete.name"), str):
+            fields = {k.split(".", 1)[1]: v for k, v in meta.items()
+                      if k.startswith("athlete.") and k != "athlete.name"}
+            athlete_id = store.get_or_add_athlete(meta["athlete.name"], **fields).id
+        session = store.start_session(
+            athlete_id=athlete_id, source_kind=str(meta.get("source_kind") or "import"),
+            board_id=meta.get("board_id"), firmware=meta.get("firmware"),
+            calibration=calibration, notes=meta.get("session_notes") or "",
+            started=meta.get("session_started"),
+            app_version=str(meta.get("recorded_app_version") or meta.get("app_version")))
+        for number in range(1, (declared or max(numbers, default=0)) + 1):
+            def t(key, default=None, number=number):
+                return meta.get(f"trial.{number}.{key}", default)
+            status = t("status", "completed")
+            trial = store.start_trial(session.id, t("drill") or "unknown", leg=t("leg"),
+                                      condition=t("condition"), settings=t("settings") or {},
+                                      status="recording", started=t("started"))
+            store.insert_samples(trial.id, data.trial_samples(number))
+            if t("metrics"):
+                store.update_metrics(trial.id, t("metrics"))
+            store.finish_trial(trial.id, "interrupted" if status == "recording" else status,
+                               t("reason"), t("ended"))
+    return session.id
+
+
+# --------------------------------------------------------------------------------------------
+# Plain t, x, y files for analysis
+
+
+def load_xy_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A plain COP trace: columns t, x, y (or t_s, x_mm, y_mm) in seconds and millimetres.
+
+    Comment lines start with '#'; a header line is optional (without one the first three
+    columns are t, x, y). Returns float arrays (t_s, x_mm, y_mm)."""
+    path = Path(path)
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines()
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError) as e:
+        raise CsvFormatError(f"Cannot read {path}: {e}.") from None
+    if not lines:
+        raise CsvFormatError(f"{path}: no data rows.")
+    head = [c.strip().strip("'\"").lower() for c in lines[0].split(",")]
+    cols = (0, 1, 2)
+    skip = 0
+    try:
+        float(head[0])
+    except ValueError:
+        skip = 1
+        want = (("t", "t_s"), ("x", "x_mm"), ("y", "y_mm"))
+        found = []
+        for options in want:
+            match = [i for i, h in enumerate(head) if h in options]
+            if not match:
+                wrong = [h for h in head if h.split("_")[0] == options[0]]
+                hint = f" ({wrong[0]!r} has another unit; convert to s and mm)" if wrong else ""
+                raise CsvFormatError(f"{path}: needs columns t, x, y (s, mm); "
+                                     f"'{options[0]}' not found{hint}.")
+            found.append(match[0])
+        cols = tuple(found)
+    try:
+        table = np.loadtxt(lines[skip:], delimiter=",", usecols=cols, ndmin=2, dtype=float)
+    except ValueError as e:
+        raise CsvFormatError(f"{path}: {e}") from None
+    t, x, y = table[:, 0], table[:, 1], table[:, 2]
+    if len(t) > 1 and np.any(np.diff(t) <= 0):
+        row = int(np.argmax(np.diff(t) <= 0)) + 1
+        raise CsvFormatError(f"{path}: time is not increasing at data row {row + 1}.")
+    return t, x, y
+
