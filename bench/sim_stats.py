@@ -14,6 +14,8 @@ import pathlib
 import numpy as np
 from scipy import stats
 
+from stancelab.board import protocol
+from stancelab.board.virtual import VirtualBoard
 from stancelab.sim.athlete import VirtualAthlete
 
 # (stance, eyes, seconds): target ranges, see docs/simulator.md
@@ -45,10 +47,42 @@ def athlete_metrics(stance, eyes, seconds, seed, weakness=None, fs=80.0):
     return sway_metrics(cop[:, 0], cop[:, 1], fs)
 
 
+def through_the_board(seed):
+    """Sway measured from decoded counts (HX711 noise, gains +-1 %) against the athlete's truth."""
+    from stancelab.board.simulated import SimulatedBoard
+    from stancelab.calibration import cop_from_forces, default_calibration, tare
+
+    athlete = VirtualAthlete(stance="off", seed=seed, touchdowns_per_min=0.0)
+    sim = SimulatedBoard(athlete, realtime=False, seed=seed)
+    sim.open()
+    cal = tare(default_calibration(), np.array([q.counts for q in sim.run_for(3.0)], float))
+    sim.set_stance("both")
+    sim.run_for(5.0)
+    samples = sim.run_for(60.0)
+    sim.close()
+    _, x, y = cop_from_forces(cal.forces_n(np.array([q.counts for q in samples], float)))
+    truth = athlete.cop_mm(sim.board.true_time_s(np.array([q.t_s for q in samples])))
+    return sway_metrics(x, y, 80.0), sway_metrics(truth[:, 0], truth[:, 1], 80.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--hour", action="store_true",
+                    help="also time one hour of athlete + virtual board bytes")
     args = ap.parse_args()
+    if args.hour:
+        import time
+
+        board = VirtualBoard(VirtualAthlete(history_s=10), seed=0)
+        board.boot()
+        board.receive(protocol.cmd_start())
+        t0 = time.perf_counter()
+        n = 0
+        for _ in range(60):
+            n += len(board.advance(60.0)) // 26
+        print(f"one hour at 80 SPS: {n} frames generated and encoded in "
+              f"{time.perf_counter() - t0:.2f} s (athlete + HX711 model + encoder)")
     print(f"{'condition':<22}{'area mm2':>22}{'v mm/s':>20}{'mf Hz':>18}   (median [min-max] over "
           f"{args.seeds} seeds; target range)")
     for (stance, eyes, seconds), target in TARGETS.items():
@@ -64,6 +98,11 @@ def main() -> None:
         print(f"single {side:<5} open, left weakness 0.3: median area "
               f"{np.median([m['area'] for m in ms]):.0f} mm2, v {np.median([m['v'] for m in ms]):.1f}"
               " mm/s")
+    for seed in range(3):
+        board_m, truth_m = through_the_board(seed)
+        print(f"through the board (seed {seed}, two-leg open 60 s, tare + nominal gains): area "
+              f"{board_m['area']:.1f} vs truth {truth_m['area']:.1f} mm2, v {board_m['v']:.2f} vs "
+              f"{truth_m['v']:.2f} mm/s")
     if REFERENCE.exists():
         d = np.genfromtxt(REFERENCE, delimiter=",", skip_header=1)
         m = sway_metrics(d[:, 7] * 10, d[:, 8] * 10, 100.0)
