@@ -15,46 +15,14 @@ import json
 import numpy as np
 
 from stancelab import calibration as cal
-from stancelab.board import protocol
-from stancelab.board.virtual import VirtualBoard
-from stancelab.geometry import G, BoardGeometry
-
-
-def point_load(geom: BoardGeometry, mass_kg: float, x_mm: float, y_mm: float) -> np.ndarray:
-    w, d = geom.span_mm()
-    fx = np.array([0.5 - x_mm / w, 0.5 + x_mm / w, 0.5 - x_mm / w, 0.5 + x_mm / w])
-    fy = np.array([0.5 + y_mm / d, 0.5 + y_mm / d, 0.5 - y_mm / d, 0.5 - y_mm / d])
-    return mass_kg * G * fx * fy
-
-
-class Rig:
-    """A virtual board with something placed on it, read through the real decoder."""
-
-    def __init__(self, seed: int):
-        self.geom = BoardGeometry()
-        self.loads = np.zeros(4)
-        self.board = VirtualBoard(lambda t: np.tile(self.loads, (len(t), 1)), seed=seed)
-        self.dec = protocol.Decoder()
-        self.dec.feed(self.board.boot())
-        self.dec.feed(self.board.receive(protocol.cmd_start()))
-
-    def hold(self, seconds: float, settle_s: float = 0.25) -> np.ndarray:
-        self.board.advance(settle_s)  # the person lets go of the mass; discard
-        frames = self.dec.feed(self.board.advance(seconds))
-        return np.array([f.counts for f in frames if isinstance(f, protocol.SampleFrame)], float)
+from stancelab.geometry import G
+from stancelab.sim.factory import Rig, calibrate, point_load
 
 
 def run(grid: int = 9, hold_s: float = 1.0, seed: int = 0) -> dict:
     rig = Rig(seed)
     geom = rig.geom
-    rig.loads = np.zeros(4)
-    c = cal.tare(cal.default_calibration(rig.board.board_id), rig.hold(2.0))
-    marks = [(0, 0), (-150, 100), (150, 100), (-150, -100), (150, -100)]
-    placements = []
-    for x, y in marks:
-        rig.loads = point_load(geom, 20.0, x, y)
-        placements.append(cal.Placement(20.0, x, y, tuple(rig.hold(hold_s).mean(axis=0))))
-    fit = cal.fit_gains(c, placements)
+    fit = calibrate(rig, hold_s)
     c = fit.calibration
 
     w, d = geom.span_mm()
@@ -82,7 +50,7 @@ def run(grid: int = 9, hold_s: float = 1.0, seed: int = 0) -> dict:
         "fitted_gain_change_pct": [round(v * 100, 3) for v in fit.relative_gain_change],
         "noise_floor_70kg": {"cop_sd_x_mm": float(np.std(nx, ddof=1)),
                              "cop_sd_y_mm": float(np.std(ny, ddof=1)),
-                             "samples": int(len(nx))},
+                             "samples": len(nx)},
         "cop_error_map_mm": np.round(cop_err, 3).tolist(),
     }
 

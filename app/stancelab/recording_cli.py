@@ -1,0 +1,256 @@
+"""`stancelab record | sessions | export | import`: recording and moving data in and out."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def register(sub, add_source_args) -> None:
+    sp = sub.add_parser("record", help="record raw samples into the database (and a CSV)")
+    add_source_args(sp, replay=True)
+    sp.add_argument("--seconds", type=float, default=30.0, help="how long to record (30)")
+    sp.add_argument("--athlete", metavar="NAME", default="Demo athlete",
+                    help="athlete name; created if new")
+    sp.add_argument("--out", metavar="FILE.csv", help="also export the recording to this CSV")
+    sp.add_argument("--fast", action="store_true",
+                    help="simulated board or replay: run faster than real time")
+    sp.set_defaults(func=cmd_record)
+
+    sp = sub.add_parser("sessions", help="list recorded sessions and their trials")
+    sp.add_argument("--athlete", metavar="NAME")
+    sp.set_defaults(func=cmd_sessions)
+
+    sp = sub.add_parser("export", help="export a session or trial to CSV")
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--session", type=int, metavar="ID")
+    g.add_argument("--trial", type=int, metavar="ID")
+    sp.add_argument("--out", metavar="FILE.csv", required=True,
+                    help="raw samples CSV (a session with several trials writes one per trial, "
+                         "named FILE-trial<ID>.csv)")
+    sp.add_argument("--summary", metavar="FILE.csv", help="also write the per-trial summary")
+    sp.add_argument("--include", metavar="FIELDS", default="name",
+                    help="athlete fields in the header, comma-separated (name,foot_length_mm,"
+                         "dominant_leg,injured_side,notes) or 'none' (default: name)")
+    sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("import", help="import a raw CSV export into the database")
+    sp.add_argument("file", metavar="FILE.csv")
+    sp.add_argument("--athlete", metavar="NAME", help="attach to this athlete (default: from "
+                    "the file, else 'Imported')")
+    sp.set_defaults(func=cmd_import)
+
+
+def _user_error(msg):
+    from .cli import UserError
+
+    return UserError(msg)
+
+
+def _open_store():
+    from .storage import Storage, StorageError
+
+    try:
+        store = Storage()
+    except StorageError as e:
+        raise _user_error(str(e)) from None
+    for rec in store.recover_interrupted():
+        print(f"Recovered an interrupted recording: trial {rec.trial_id} of session "
+              f"{rec.session_id}, {rec.samples} samples kept.", file=sys.stderr)
+    return store
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line every few seconds otherwise."""
+
+    def __init__(self, total: float, unit: str = "s", stream=None):
+        self.total, self.unit = total, unit
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last = -1e9
+
+    def update(self, done: float, extra: str = "", force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < (0.1 if self.tty else 5.0):
+            return
+        self._last = now
+        frac = min(max(done / self.total, 0.0), 1.0) if self.total else 1.0
+        bar = "#" * int(frac * 30) + "." * (30 - int(frac * 30))
+        line = f"[{bar}] {done:6.1f}/{self.total:.1f} {self.unit}  {extra}"
+        if self.tty:
+            self.stream.write("\r" + line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_record(args) -> int:
+    from . import calibration as cal
+    from .cli import open_source
+
+    if args.seconds <= 0:
+        raise _user_error("--seconds must be more than 0")
+    store = _open_store()
+    athlete = store.get_or_add_athlete(args.athlete)
+    realtime = not args.fast
+    if args.fast and args.port:
+        raise _user_error("--fast works with --simulate or --replay, not with a real board")
+    src = open_source(args, realtime=realtime)
+    status, reason, n, lost = "completed", None, 0, 0
+    try:
+        st = src.state
+        calib = cal.for_board(st.board_id, st.firmware)
+        session = store.start_session(athlete_id=athlete.id, source_kind=st.kind,
+                                      board_id=st.board_id, firmware=st.firmware,
+                                      calibration=calib)
+        trial = store.start_trial(session.id, "recording",
+                                  settings={"seconds": args.seconds, "source": st.description,
+                                            "rate_sps": st.nominal_rate_sps})
+        print(f"Recording {args.seconds:g} s from the {st.description} "
+              f"(board {st.board_id:08x}, firmware {st.firmware}) for {athlete.name}: "
+              f"session {session.id}, trial {trial.id}.", file=sys.stderr)
+        if calib.method == "nominal":
+            print("Note: this board has no saved calibration; forces use nominal gains.",
+                  file=sys.stderr)
+        progress = Progress(args.seconds)
+        writer = store.sample_writer(trial.id)
+        t0 = None
+        disconnected_since = None
+        try:
+            src.start()
+            while True:
+                samples = src.read(timeout=0.1)
+                if samples:
+                    if t0 is None:
+                        t0 = samples[0].t_s
+                    keep = [s for s in samples if s.t_s - t0 < args.seconds]
+                    writer.extend(keep)
+                    n += len(keep)
+                    if len(keep) < len(samples):
+                        break
+                else:
+                    writer.tick()
+                st = src.state
+                lost = st.lost_frames
+                if not st.connected:
+                    if st.kind == "replay":
+                        break  # end of file
+                    disconnected_since = disconnected_since or time.monotonic()
+                    if time.monotonic() - disconnected_since > 10.0:
+                        status, reason = "interrupted", (st.error or "the board disconnected")
+                        break
+                else:
+                    disconnected_since = None
+                done = (samples[-1].t_s - t0) if samples and t0 is not None else None
+                if done is not None:
+                    progress.update(done, f"{n} samples  {lost} lost")
+            progress.update(args.seconds if status == "completed" else 0,
+                            f"{n} samples  {lost} lost", force=True)
+        except KeyboardInterrupt:
+            status, reason = "aborted", "stopped by the user (Ctrl-C)"
+        finally:
+            progress.finish()
+            writer.close()
+            store.update_metrics(trial.id, {"samples": n, "lost_frames": lost})
+            store.finish_trial(trial.id, status, reason)
+    finally:
+        src.close()
+    print(f"{status}: {n} samples in trial {trial.id} ({lost} lost frames), database "
+          f"{store.path}", file=sys.stderr)
+    if args.out:
+        _export_trial(store, trial.id, args.out, ["name"])
+        print(f"Exported to {args.out}", file=sys.stderr)
+    return 0 if status == "completed" else 1
+
+
+def cmd_sessions(args) -> int:
+    store = _open_store()
+    athlete_id = None
+    if args.athlete:
+        a = store.find_athlete(args.athlete)
+        if a is None:
+            raise _user_error(f"no athlete named {args.athlete!r}; see `stancelab sessions`")
+        athlete_id = a.id
+    names = {a.id: a.name for a in store.athletes()}
+    sessions = store.sessions(athlete_id)
+    if not sessions:
+        print("No sessions yet. Record one: stancelab record --simulate --seconds 30")
+    for s in sessions:
+        print(f"session {s.id}  {s.started}  {names.get(s.athlete_id, '-')}  {s.source_kind}"
+              f"  board {s.board_id if s.board_id is None else format(s.board_id, '08x')}")
+        for t in store.trials(s.id):
+            print(f"  trial {t.id}  {t.drill}  {t.leg or ''}  {t.condition or ''}  {t.status}"
+                  f"  {store.sample_count(t.id)} samples" + (f"  ({t.reason})" if t.reason else ""))
+    return 0
+
+
+def _include_fields(spec: str) -> list[str]:
+    if spec.strip().lower() == "none":
+        return []
+    fields = [f.strip() for f in spec.split(",") if f.strip()]
+    allowed = {"name", "foot_length_mm", "shoe_size", "dominant_leg", "injured_side", "notes"}
+    bad = [f for f in fields if f not in allowed]
+    if bad:
+        raise _user_error(f"unknown athlete field(s) {', '.join(bad)}; choose from "
+                          f"{', '.join(sorted(allowed))}")
+    return fields
+
+
+def _export_trial(store, trial_id: int, out: str, include: list[str]) -> None:
+    from . import csvio
+
+    try:
+        csvio.export_trial_csv(store, trial_id, out, athlete_fields=include,
+                               progress=None)
+    except csvio.CsvFormatError as e:
+        raise _user_error(str(e)) from None
+
+
+def cmd_export(args) -> int:
+    import pathlib
+
+    from .storage import StorageError
+
+    store = _open_store()
+    include = _include_fields(args.include)
+    try:
+        if args.trial is not None:
+            trial_ids = [store.trial(args.trial).id]
+            session_id = store.trial(args.trial).session_id
+        else:
+            session_id = store.session(args.session).id
+            trial_ids = [t.id for t in store.trials(session_id)]
+    except StorageError as e:
+        raise _user_error(f"{e} See `stancelab sessions` for what exists.") from None
+    if not trial_ids:
+        raise _user_error(f"session {session_id} has no trials to export")
+    out = pathlib.Path(args.out)
+    for tid in trial_ids:
+        path = out if len(trial_ids) == 1 else out.with_name(f"{out.stem}-trial{tid}{out.suffix}")
+        _export_trial(store, tid, str(path), include)
+        print(f"trial {tid} -> {path}")
+    if args.summary:
+        from . import csvio
+
+        csvio.export_summary_csv(store, session_id, args.summary)
+        print(f"summary -> {args.summary}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from . import csvio
+
+    store = _open_store()
+    try:
+        result = csvio.import_csv(store, args.file, athlete_name=args.athlete)
+    except csvio.CsvFormatError as e:
+        raise _user_error(str(e)) from None
+    except FileNotFoundError:
+        raise _user_error(f"no file {args.file!r}") from None
+    print(f"Imported {args.file}: {result}")
+    return 0
