@@ -133,3 +133,16 @@ def test_edge_reach_score_full_reach_is_close_to_the_outline():
     worse = edge_reach_score(res, foot)
     assert worse["weakest_hour"] == 4 and worse["weakest_max_excursion_pct"] == pytest.approx(30)
     assert worse["edge_reach_score_pct"] < score["edge_reach_score_pct"]
+
+
+def test_recentre_from_quiet_stance():
+    from stancelab.analysis import foot_centre_from_quiet_stance
+    t = np.arange(400) / FS
+    rng = np.random.default_rng(5)
+    x = 12.0 + rng.normal(0, 1, t.size)
+    y = -8.0 + rng.normal(0, 1, t.size)
+    x[300:] += 80.0  # the reach after the quiet part is ignored
+    cx, cy = foot_centre_from_quiet_stance(t, x, y, first_s=2.0)
+    assert (cx, cy) == pytest.approx((x[:201].mean(), y[:201].mean()))
+    with pytest.raises(ValueError, match="placement mark"):
+        foot_centre_from_quiet_stance(t, x + 100.0, y)

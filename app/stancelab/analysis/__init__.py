@@ -6,7 +6,13 @@ Definitions and references: docs/metrics.md.
 
 from .compare import METRIC_DIRECTION, asymmetry_pct, better_side, compare_sides, trend
 from .filters import NO_FILTER, AnalysisSettings, Prepared, prepare
-from .reach import ReachMetrics, ReachSettings, edge_reach_score, reach_metrics
+from .reach import (
+    ReachMetrics,
+    ReachSettings,
+    edge_reach_score,
+    foot_centre_from_quiet_stance,
+    reach_metrics,
+)
 from .single_leg import (
                          SingleLegMetrics,
                          SingleLegSettings,
@@ -31,6 +37,7 @@ __all__ = [
                          "better_side",
                          "compare_sides",
                          "edge_reach_score",
+    "foot_centre_from_quiet_stance",
                          "prepare",
                          "reach_metrics",
                          "single_leg_metrics",

@@ -134,6 +134,27 @@ def reach_metrics(t_s, x_mm, y_mm, cue_t_s: float, centre_mm, foot: FootModel, h
         **common)
 
 
+def foot_centre_from_quiet_stance(t_s, x_mm, y_mm, mark_mm=(0.0, 0.0), first_s: float = 2.0,
+                                  max_shift_mm: float = 40.0) -> tuple[float, float]:
+    """Re-centre the foot on the mean COP of the first seconds of quiet stance.
+
+    The printed mark says where the foot should be; in quiet stance the COP sits close to the
+    foot's centre, so its mean corrects a foot placed slightly off the mark. A shift larger
+    than max_shift_mm means the athlete is not on the mark at all, which is an error."""
+    t = np.asarray(t_s, dtype=float)
+    x = np.asarray(x_mm, dtype=float)
+    y = np.asarray(y_mm, dtype=float)
+    ok = (t <= t[0] + first_s) & np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 2:
+        raise ValueError("no quiet-stance samples to re-centre on; stand still on the mark first")
+    cx, cy = float(x[ok].mean()), float(y[ok].mean())
+    shift = math.hypot(cx - mark_mm[0], cy - mark_mm[1])
+    if shift > max_shift_mm:
+        raise ValueError(f"the COP is {shift:.0f} mm from the placement mark; place the foot on "
+                         "the printed mark and start again")
+    return cx, cy
+
+
 def edge_reach_score(results: list[ReachMetrics], foot: FootModel) -> dict:
     """Area of the polygon through the maximal-excursion points (in clock-angle order, negative
     reach counted as 0) as % of the foot outline's area, and the weakest direction."""
