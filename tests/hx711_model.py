@@ -18,15 +18,20 @@ Datasheet points enforced (see /work/shared/FIRMWARE_NOTES.md, "HX711 datasheet 
   settled: 400 ms at 10 SPS, 50 ms at 80 SPS.
 * The output saturates at 0x7FFFFF / 0x800000.
 
-Behaviours the datasheet leaves open, and the choice made here (documented so the firmware
-emulator's C model can make the same ones):
+Behaviours the datasheet leaves open: the choices are those of the firmware emulator's C
+model (tests/emulator/hx711_model.h), so the Arduino and the Pi paths are tested against the
+same chip:
 
-* SCK pulses while DOUT is high and no read is open are ignored (no data, no gain change);
-  a host that clocks a not-ready chip shifts in ones (0xFFFFFF).
-* A conversion that completes while a read is open (1..24 rising edges seen) is discarded:
-  the output register is locked while it is being shifted.
-* A conversion that completes while SCK is high is presented at the next falling edge.
+* Settling is counted in conversions: after power-up, reset or a gain change the first 3
+  conversions are discarded (DOUT stays high), so the first output comes 4 periods later:
+  50 ms at 80 SPS, 400 ms at 10 SPS, the datasheet's settling times.
+* SCK pulses while DOUT is high and no word is being shifted shift nothing out; they only
+  count toward the gain selection (pulses since the last conversion; >= 25 at a conversion
+  selects 25/26/27, more than 27 counts as 27).
+* A conversion that completes while a word is being shifted out (first rising edge seen, 25th
+  not yet, last edge less than 1 ms ago) is dropped; the output register is busy.
 * Data not read before the next conversion is overwritten by it (DOUT stays low).
+* A dead chip holds DOUT high forever and never converts.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from dataclasses import dataclass, field
 POWER_DOWN_S = 60e-6
 COUNT_MIN = -(1 << 23)
 COUNT_MAX = (1 << 23) - 1
-SETTLING_S = {10: 0.400, 80: 0.050}
+SETTLE_DISCARDS = 3  # the 4th conversion after a reset is the first one presented
+STALE_READ_S = 1e-3  # a word whose last edge is older than this no longer locks the register
 GAIN_BY_PULSES = {25: ("A", 128), 26: ("B", 32), 27: ("A", 64)}
 
 
@@ -86,103 +92,91 @@ class HX711Chip:
     alive: bool = True            # False: DOUT stuck high (missing, unpowered or dead chip)
     # -- state
     powered: bool = True
-    t_power_on_s: float = 0.0
-    t_settled_s: float = 0.0
-    gain: tuple[str, int] = ("A", 128)
+    gain_pulses: int = 25         # selection in force: 25 = A/128, 26 = B/32, 27 = A/64
+    settle_left: int = SETTLE_DISCARDS
     next_conv_s: float = 0.0
-    ready: bool = False
+    ready: bool = False           # the register holds an unread word (DOUT low until shifted)
     register: int = 0
-    pulses: int = 0               # rising edges in the current (or last) read
-    read_open: bool = False
-    pending: Conversion | None = None
+    shift_n: int = 0              # bits of the register shifted out
+    pulses: int = 0               # rising edges since the last conversion completed
+    last_rise_s: float = -1.0
     presented: Conversion | None = None
-    reads: list[Conversion] = field(default_factory=list)  # conversions shifted out in full
+    reads: list[Conversion] = field(default_factory=list)  # words shifted out in full
     power_downs: int = 0
-    discarded: int = 0
+    dropped_mid_read: int = 0
+    overwritten: int = 0
 
     @property
     def period_s(self) -> float:
         return 1.0 / (self.rate_sps * (1.0 + self.osc_ppm * 1e-6))
 
+    @property
+    def gain(self) -> tuple[str, int]:
+        return GAIN_BY_PULSES[self.gain_pulses]
+
     def power_on(self, t_s: float) -> None:
+        """Power-up or reset: channel A gain 128, output settling again."""
         self.powered = True
-        self.t_power_on_s = t_s
-        self.t_settled_s = t_s + SETTLING_S[self.rate_sps]
-        self.next_conv_s = t_s + self.phase_s % self.period_s + self.period_s
-        self.gain = ("A", 128)  # power-up resets to channel A, gain 128
+        self.gain_pulses = 25
+        self.settle_left = SETTLE_DISCARDS
         self.ready = False
-        self.read_open = False
+        self.shift_n = 0
         self.pulses = 0
-        self.pending = None
-        self.presented = None
+        self.next_conv_s = t_s + self.phase_s % self.period_s + self.period_s
 
     def power_off(self) -> None:
         self.powered = False
         self.power_downs += 1
         self.ready = False
-        self.read_open = False
 
-    def advance(self, t_s: float, sck_high: bool) -> None:
-        """Run conversions that complete up to ``t_s``."""
-        if not self.powered:
+    def advance(self, t_s: float) -> None:
+        """Run the conversions that complete up to ``t_s``."""
+        if not self.powered or not self.alive:
             return
         while self.next_conv_s <= t_s:
-            t_conv = self.next_conv_s
+            self._convert(self.next_conv_s)
             self.next_conv_s += self.period_s
-            if t_conv < self.t_settled_s or not self.alive:
-                continue
-            conv = Conversion(t_conv, to_counts(self.value_fn(t_conv)))
-            if self.read_open:
-                self.discarded += 1
-            elif sck_high:
-                self.pending = conv
-            else:
-                self._present(conv)
 
-    def _present(self, conv: Conversion) -> None:
-        self.presented = conv
-        self.register = conv.counts & 0xFFFFFF
-        self.ready = True
+    def _convert(self, t_conv: float) -> None:
+        mid_read = (self.shift_n > 0 and self.pulses < 25
+                    and t_conv - self.last_rise_s < STALE_READ_S)
+        if mid_read:
+            self.dropped_mid_read += 1
+            return
+        if self.pulses >= 25:
+            g = min(self.pulses, 27)
+            if g != self.gain_pulses:
+                self.gain_pulses = g
+                self.settle_left = SETTLE_DISCARDS
         self.pulses = 0
+        if self.settle_left > 0:
+            self.settle_left -= 1
+            return
+        if self.ready and self.shift_n == 0:
+            self.overwritten += 1
+        self.presented = Conversion(t_conv, to_counts(self.value_fn(t_conv)))
+        self.register = self.presented.counts & 0xFFFFFF
+        self.ready = True
+        self.shift_n = 0
 
-    def rising_edge(self) -> None:
+    def rising_edge(self, t_s: float) -> None:
         if not self.powered:
             return
-        if self.ready and not self.read_open:
-            self.read_open = True
-            self.pulses = 0
-        if not self.read_open:
-            if 25 <= self.pulses < 27:  # gain-selection pulses after a finished read
-                self.pulses += 1
-                self._apply_gain()
-            return
         self.pulses += 1
-        if self.pulses == 24:
-            self.reads.append(self.presented)
-        if self.pulses >= 25:
-            self.read_open = False
+        self.last_rise_s = t_s
+        if self.ready and self.shift_n < 24:
+            self.shift_n += 1
+            if self.shift_n == 24:
+                self.reads.append(self.presented)
+        elif self.ready:  # the 25th pulse ends the word: DOUT back high until the next one
             self.ready = False
-            self._apply_gain()
-
-    def _apply_gain(self) -> None:
-        new = GAIN_BY_PULSES[self.pulses]
-        if new != self.gain:
-            self.gain = new
-            self.t_settled_s = self.next_conv_s - self.period_s + SETTLING_S[self.rate_sps]
-
-    def falling_edge(self) -> None:
-        if self.powered and self.pending is not None:
-            conv, self.pending = self.pending, None
-            self._present(conv)
 
     def dout(self) -> int:
-        if not self.powered or not self.alive:
+        if not self.powered or not self.alive or not self.ready:
             return 1
-        if self.read_open:
-            if self.pulses == 0:
-                return 0
-            return (self.register >> (24 - self.pulses)) & 1
-        return 0 if self.ready else 1
+        if self.shift_n == 0:
+            return 0
+        return (self.register >> (24 - self.shift_n)) & 1
 
 
 class HX711Bus:
@@ -205,7 +199,7 @@ class HX711Bus:
     def _tick(self) -> float:
         t = self.clock.advance(self.call_s)
         for chip in self.chips.values():
-            chip.advance(t, self.sck)
+            chip.advance(t)
         return t
 
     def set_sck(self, level: bool) -> None:
@@ -216,7 +210,7 @@ class HX711Bus:
             self.sck = True
             self.t_sck_high_s = t
             for chip in self.chips.values():
-                chip.rising_edge()
+                chip.rising_edge(t)
             if self.stall_next_high_s:
                 stall, self.stall_next_high_s = self.stall_next_high_s, 0.0
                 self.clock.advance(stall)
@@ -230,8 +224,6 @@ class HX711Bus:
                     chip.power_off()
                 if not chip.powered:
                     chip.power_on(t)
-                else:
-                    chip.falling_edge()
 
     def read_dout(self, pin: int) -> int:
         t = self._tick()

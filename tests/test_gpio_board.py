@@ -330,3 +330,20 @@ def test_library_console_handler_is_not_leaked(pi):
         board.open()
         board.close()
     assert logging.getLogger("hx711-multi").handlers == before
+
+
+def test_model_selects_gain_by_pulse_count_and_resettles(pi):
+    """The fake chip honours the 25/27-pulse gain selection the library sends."""
+    bus = pi([lambda t: 500.0] * 4)
+    pi.GPIO.setmode(pi.GPIO.BCM)
+    t0 = pi.clock.now()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pi.lib.HX711(list(DOUT), SCK, channel_A_gain=64, all_or_nothing=False,
+                     log_level="CRITICAL")
+    pi.GPIO.cleanup()
+    chip = bus.chips[DOUT[0]]
+    assert chip.gain == ("A", 64)
+    # first word only after the 3 discarded settling conversions (50 ms at 80 SPS)
+    assert chip.reads[0].t_s - t0 >= 4 * chip.period_s - 1e-9
+    assert bus.max_sck_high_s < 60e-6 and chip.power_downs == 0
