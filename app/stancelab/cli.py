@@ -25,6 +25,9 @@ def add_source_args(p: argparse.ArgumentParser, replay: bool = False) -> None:
     g.add_argument("--simulate", action="store_true",
                    help="use the simulated board (the default when no board is plugged in)")
     g.add_argument("--port", metavar="PORT", help="serial port of the board, e.g. /dev/ttyUSB0")
+    g.add_argument("--gpio", nargs="?", const="5,6,13,19:21", metavar="DOUTS:SCK",
+                   help="Raspberry Pi: read the HX711s directly on these BCM pins "
+                        "(default 5,6,13,19:21 = FL,FR,BL,BR data : clock)")
     if replay:
         g.add_argument("--replay", metavar="FILE", help="replay a raw CSV recording")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated athlete")
@@ -32,6 +35,19 @@ def add_source_args(p: argparse.ArgumentParser, replay: bool = False) -> None:
                    help="simulated athlete: left leg weaker by this fraction (0-1)")
     p.add_argument("--weak-right", type=float, default=0.0, metavar="F",
                    help="simulated athlete: right leg weaker by this fraction (0-1)")
+
+
+def parse_gpio_pins(spec: str) -> tuple[tuple[int, ...], int]:
+    """'5,6,13,19:21' -> ((5, 6, 13, 19), 21)."""
+    try:
+        douts, sck = spec.split(":")
+        pins = tuple(int(v) for v in douts.split(","))
+        if len(pins) != 4:
+            raise ValueError
+        return pins, int(sck)
+    except ValueError:
+        raise UserError(f"--gpio {spec!r}: give four data pins and the clock pin as BCM numbers, "
+                        "e.g. --gpio 5,6,13,19:21") from None
 
 
 def simulated_athlete(args, stance: str = "both", foot_length_mm: float = 265.0,
@@ -57,6 +73,10 @@ def open_source(args, realtime: bool = True, athlete=None):
             from .board.serial_board import SerialBoard
 
             src = SerialBoard(args.port)
+        elif getattr(args, "gpio", None):
+            from .board.gpio import GpioBoard
+
+            src = GpioBoard(*parse_gpio_pins(args.gpio))
         else:
             port = None
             if not args.simulate:
