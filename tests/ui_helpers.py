@@ -73,3 +73,21 @@ def _alive(probe) -> bool:
         return bool(probe())
     except RuntimeError:  # the C++ object is already deleted: not running
         return False
+
+
+@pytest.fixture
+def app_window(qtbot, qt_guard):
+    """The whole app on a fresh database in the test's data dir, simulated board not yet
+    connected; closed (timers stopped, source closed, database closed) at teardown."""
+    from stancelab.ui.app import build_window
+    from stancelab.ui.context import AppContext
+
+    ctx = AppContext()
+    ctx.realtime = False
+    win = build_window(ctx)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield ctx, win
+    win.close()
+    ctx.close()

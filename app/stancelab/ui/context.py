@@ -29,6 +29,8 @@ class AppContext(QObject):
         self.athlete: Athlete | None = None
         self.window = None
         self.realtime = True     # False in tests: the simulated board runs as fast as pumped
+        #: Demo mode: on the simulated board, the virtual athlete follows the drill's cues.
+        self.demo_autopilot = True
         self._db_session_ids: dict[int, int] = {}
 
     # -- athletes
@@ -90,6 +92,15 @@ class AppContext(QObject):
         """The virtual athlete when the simulated board is connected (demo autopilot)."""
         return getattr(self.session.source, "athlete", None)
 
+    def make_autopilot(self):
+        athlete = self.simulated_athlete
+        if athlete is None or not self.demo_autopilot:
+            return None
+        from ..sim.autopilot import Autopilot
+
+        lock = getattr(self.session.source, "lock", None)
+        return Autopilot(_Locked(athlete, lock) if lock is not None else athlete)
+
     def set_banner(self, text: str | None) -> None:
         if self.window is not None:
             self.window.set_banner(text)
@@ -97,3 +108,21 @@ class AppContext(QObject):
     def close(self) -> None:
         self.session.detach()
         self.storage.close()
+
+
+class _Locked:
+    """The virtual athlete with each call made under the simulated board's lock: its reader
+    thread generates samples from the athlete while the GUI thread steers it."""
+
+    def __init__(self, target, lock) -> None:
+        self._target, self._lock = target, lock
+
+    def __getattr__(self, name):
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return attr(*args, **kwargs)
+        return call

@@ -63,6 +63,8 @@ class LiveSession(QObject):
     """Owns the source while the app runs. Emits one :class:`LiveFrame` per tick with data."""
 
     frame = Signal(object)
+    drill_events = Signal(list)      # events of the running drill, in order, per tick
+    drill_failed = Signal(str)       # the runner raised; it has closed the trial already
     state_changed = Signal(object)   # SourceState
     error = Signal(str)              # a board problem worded for the user
 
@@ -76,6 +78,9 @@ class LiveSession(QObject):
         self._timer.setInterval(poll_ms)
         self._timer.timeout.connect(self.poll)
         self._last_state: SourceState | None = None
+        #: A DrillRunner while a drill runs: it drains the source itself (to record every
+        #: sample with its phase) and the session publishes its processed block.
+        self.runner = None
 
     # -- lifecycle
     def attach(self, source: Source, calibration: Calibration | None = None) -> None:
@@ -95,6 +100,7 @@ class LiveSession(QObject):
         self._emit_state()
 
     def detach(self) -> None:
+        self.stop_drill("the board was disconnected by the coach")
         self._timer.stop()
         src, self.source = self.source, None
         if src is not None:
@@ -116,11 +122,27 @@ class LiveSession(QObject):
         if self.source is not None:
             self._timer.start()
 
+    # -- drills
+    def run_drill(self, runner) -> None:
+        """Hand the source to a DrillRunner until its drill finishes or is stopped."""
+        self.stop_drill()
+        self.runner = runner
+        self.history.clear()
+
+    def stop_drill(self, reason: str = "stopped by the coach") -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None and not runner.finished:
+            events = runner.stop(reason)
+            if events:
+                self.drill_events.emit(events)
+
     # -- the tick
     def poll(self) -> LiveFrame | None:
         src = self.source
         if src is None:
             return None
+        if self.runner is not None:
+            return self._poll_runner()
         try:
             samples = src.read(0.0)
         except SourceError as exc:
@@ -140,6 +162,30 @@ class LiveSession(QObject):
                                              b.cop_y_mm]))
         fr = LiveFrame(samples, b, samples[-1].t_host_s)
         self.frame.emit(fr)
+        return fr
+
+    def _poll_runner(self) -> LiveFrame | None:
+        runner = self.runner
+        try:
+            events = runner.poll()
+        except Exception as exc:  # noqa: BLE001 - the runner already closed the trial
+            self.runner = None
+            self.drill_failed.emit(str(exc) or type(exc).__name__)
+            return None
+        if runner.finished:
+            self.runner = None
+        fr = None
+        b = runner.last_block
+        if len(b):
+            self.history.extend(np.column_stack([b.t_s, b.total_n, b.forces_n, b.cop_x_mm,
+                                                 b.cop_y_mm]))
+            fr = LiveFrame([], b, float("nan"))
+            self.frame.emit(fr)
+        if events:
+            self.drill_events.emit(events)
+        st = self.source.state if self.source is not None else None
+        if st is not self._last_state:
+            self._emit_state()
         return fr
 
     def _emit_state(self) -> None:

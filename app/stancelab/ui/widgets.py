@@ -145,6 +145,11 @@ class BoardCanvas(pg.PlotWidget):
         self.addItem(self.cop)
         self._trail_xy = np.full((self.TRAIL, 2), np.nan)
 
+    def zoom_to(self, span_mm: float) -> None:
+        """Show a square of ``span_mm`` around the board centre (a foot fills the screen)."""
+        h = span_mm / 2
+        self.getPlotItem().getViewBox().setRange(xRange=(-h, h), yRange=(-h, h), padding=0)
+
     # -- scene content
     def set_foot(self, foot: FootModel | None, centre_mm=(0.0, 0.0)) -> None:
         if foot is None:
@@ -182,11 +187,21 @@ class BoardCanvas(pg.PlotWidget):
             self._zone.setVisible(False)
             return
         self._zone.setRect(x_mm - radius_mm, y_mm - radius_mm, 2 * radius_mm, 2 * radius_mm)
+        self._reached = reached
         colour = QColor(OK if reached else ACCENT)
         self._zone.setPen(QPen(colour, 0))
         colour.setAlpha(90)
         self._zone.setBrush(QBrush(colour))
         self._zone.setVisible(True)
+
+    def set_zone_reached(self, reached: bool) -> None:
+        """Turn the active zone green while the COP holds inside it."""
+        if self._zone.isVisible() and reached != getattr(self, "_reached", False):
+            self._reached = reached
+            colour = QColor(OK if reached else ACCENT)
+            self._zone.setPen(QPen(colour, 0))
+            colour.setAlpha(90)
+            self._zone.setBrush(QBrush(colour))
 
     def set_reach_polygon(self, xy_mm) -> None:
         if xy_mm is None or len(xy_mm) == 0:
@@ -213,7 +228,7 @@ class BoardCanvas(pg.PlotWidget):
             self.cop.setVisible(False)
         else:
             self.cop.setPos(x, y)
-            self.cop.shown_t_host_s = t_host_s
+            self.cop.shown_t_host_s = None if t_host_s is None or math.isnan(t_host_s) else t_host_s
             self.cop.setVisible(True)
 
     def clear_cop(self) -> None:

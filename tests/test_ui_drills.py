@@ -1,0 +1,94 @@
+"""Whole drills through the GUI on the simulated board (faster than real time), keyboard only,
+with the results checked in the real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from PySide6.QtCore import Qt
+from ui_helpers import app_window, qt_guard  # noqa: F401
+
+from stancelab import paths
+from stancelab.storage import Storage
+
+
+def _run(qtbot, screen, timeout_ms=120_000):
+    qtbot.keyClick(screen, Qt.Key.Key_Space)
+    assert screen.state == "running"
+    qtbot.waitUntil(lambda: screen.state == "done", timeout=timeout_ms)
+    assert screen.error is None, screen.error
+
+
+def test_clock_and_single_leg_drills_run_and_are_stored(qtbot, app_window):
+    ctx, win = app_window
+    ctx.connect_simulated(seed=3)
+    screen = win.show_screen("Drills")
+    screen.setFocus()
+
+    screen.select("clock-right")
+    _run(qtbot, screen)
+    assert "Done" in screen.cue.text()
+    assert any("edge reach" in s for s in screen.scores)
+
+    screen.trials.setValue(1)
+    screen.duration.setValue(10)
+    screen.rest.setValue(5)
+    screen.select("single-both")
+    _run(qtbot, screen)
+
+    # Space at the end takes the coach to the results of the last trial.
+    qtbot.keyClick(screen, Qt.Key.Key_Space)
+    assert win.current_screen_name() == "Results"
+    results = win.screens["Results"]
+    assert results.trial is not None and results.trial.drill == "single-leg"
+    assert results.scores.rowCount() > 0
+
+    # What is in the database file, read back with a separate connection.
+    with Storage(paths.database_path()) as st:
+        trials = [t for s in st.sessions(ctx.athlete.id) for t in st.trials(s.id)]
+        by = {(t.drill, t.leg): t for t in trials}
+        assert set(by) == {("clock", "right"), ("single-leg", "left"), ("single-leg", "right")}
+        assert all(t.status == "completed" for t in trials)
+        clock = by[("clock", "right")]
+        assert clock.metrics["edge_reach_score_pct"] > 0
+        assert len(clock.metrics["targets"]) == 12
+        for leg in ("left", "right"):
+            sl = by[("single-leg", leg)]
+            assert 9.0 <= sl.metrics["time_held_s"] <= 10.5
+            assert st.sample_count(sl.id) >= 10 * 80
+    con = sqlite3.connect(paths.database_path())
+    try:
+        (n,) = con.execute("SELECT count(*) FROM samples").fetchone()
+    finally:
+        con.close()
+    assert n > (10 + 10) * 80
+
+
+def test_escape_stops_a_drill_and_keeps_its_samples(qtbot, app_window):
+    ctx, win = app_window
+    ctx.connect_simulated(seed=4)
+    screen = win.show_screen("Drills")
+    screen.select("single-left")
+    qtbot.keyClick(screen, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: len(ctx.session.history) > 400, timeout=30_000)
+    qtbot.keyClick(screen, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: screen.state == "done", timeout=10_000)
+    assert "Stopped" in screen.cue.text() or "stopped" in screen.cue.text()
+    trials = [t for s in ctx.storage.sessions(ctx.athlete.id) for t in ctx.storage.trials(s.id)]
+    assert [t.status for t in trials] == ["aborted"]
+    assert ctx.storage.sample_count(trials[0].id) > 0
+
+
+def test_arrow_keys_choose_the_drill(qtbot, app_window):
+    ctx, win = app_window
+    screen = win.show_screen("Drills")
+    start = screen.choice.currentRow()
+    qtbot.keyClick(screen, Qt.Key.Key_Down)
+    qtbot.keyClick(screen, Qt.Key.Key_Down)
+    assert screen.choice.currentRow() == start + 2
+    qtbot.keyClick(screen, Qt.Key.Key_Up)
+    assert screen.choice.currentRow() == start + 1
+    # Without a board, Space explains what to do instead of failing.
+    qtbot.keyClick(screen, Qt.Key.Key_Space)
+    assert "Connect a board" in screen.cue.text()
+    assert screen.state == "idle"
