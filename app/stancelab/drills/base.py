@@ -175,6 +175,7 @@ class Drill:
     # ------------------------------------------------------------------ trial bookkeeping
     _trial_open = False
     _settling = False
+    _settle_t0 = 0.0
 
     def _open_trial(self, j: int, rest: bool = False) -> None:
         t = float(self._t[j])
@@ -283,6 +284,12 @@ class Drill:
             return False, mean, 0.0, 0.0
         if np.ptp(x) > st.steady_cop_range_mm or np.ptp(y) > st.steady_cop_range_mm:
             return False, mean, 0.0, 0.0
+        # Still moving somewhere (not just swaying): the quarters' mean COPs spread out.
+        q = max(len(x) // 4, 1)
+        qx = [x[i:i + q].mean() for i in range(0, len(x) - q + 1, q)]
+        qy = [y[i:i + q].mean() for i in range(0, len(y) - q + 1, q)]
+        if max(np.ptp(qx), np.ptp(qy)) > st.steady_drift_mm:
+            return False, mean, 0.0, 0.0
         return True, mean, float(x.mean()), float(y.mean())
 
     def _step_waiting(self, j: int, t: float) -> None:
@@ -297,8 +304,15 @@ class Drill:
             return
         if self.weight_n is None:
             self.weight_n = load
-        self._ref_load, self._ref_xy = load, (mx, my)
+        self._set_reference(j, t, load)
         self._start_countdown(t)
+
+    def _set_reference(self, j: int, t: float, load: float) -> None:
+        """Where the athlete stands now: mean COP over the last half second (the end of the
+        steady window, so the tail of a movement does not bias it)."""
+        i0 = int(np.searchsorted(self._t, t - 0.5, "left"))
+        self._ref_load = load
+        self._ref_xy = (float(self._x[i0:j + 1].mean()), float(self._y[i0:j + 1].mean()))
 
     def _start_countdown(self, t: float) -> None:
         self._settling = False
@@ -312,19 +326,23 @@ class Drill:
             self._wait(t)
             return
         if self._settling:
-            # After an early move the countdown restarts once the athlete is steady again.
+            # After an early move the countdown restarts once the athlete has been steady for
+            # a whole window that began after the move was flagged.
+            if t - self._settle_t0 < self.stance.steady_window_s:
+                return
             steady, load, mx, my = self._steady(j, t)
             if steady:
-                self._ref_load, self._ref_xy = load, (mx, my)
+                self._set_reference(j, t, load)
                 self._start_countdown(t)
             return
         moved = (math.isnan(x) or abs(load - self._ref_load) > st.early_load_fraction
                  * self._ref_load or math.hypot(x - self._ref_xy[0], y - self._ref_xy[1])
-                 > st.early_move_mm)
+                 > self.early_move_mm())
         if moved:
             self._emit(DrillWarning(t_s=t, code="early-start",
                                     text="Too early: keep still until the countdown ends"))
             self._settling = True
+            self._settle_t0 = t
             return
         elapsed = t - self._phase_t0
         self._progress(t, elapsed / st.countdown_s, remaining_s=max(st.countdown_s - elapsed, 0))
@@ -367,6 +385,9 @@ class Drill:
 
     def countdown_text(self, spec: TrialSpec) -> str:
         return f"Get ready: hold still for {self.stance.countdown_s:.0f} seconds"
+
+    def early_move_mm(self) -> float:
+        return self.stance.early_move_mm
 
     def active_start(self, j: int, t: float) -> None:
         raise NotImplementedError

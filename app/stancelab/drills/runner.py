@@ -122,28 +122,35 @@ class DrillRunner:
             self.close()
 
     # ------------------------------------------------------------------ storage
+    def _quiesce(self, keep: int | None = None) -> None:
+        """Commit pending sample writes: SQLite allows one writing connection at a time."""
+        for k, w in self._writers.items():
+            if k != keep:
+                w.commit()
+
     def _record(self, samples, events, labels) -> None:
         if self.store is None:
             return
         for e in events:
             if isinstance(e, TrialStarted):
+                self._quiesce()
                 trial = self.store.start_trial(self.session_id, e.drill, leg=e.leg,
                                                condition=e.condition, settings=e.settings)
                 self.trial_ids[e.index] = trial.id
                 self._writers[e.index] = self.store.sample_writer(trial.id)
-        if samples:
-            start = 0
-            while start < len(samples):
-                k = labels[start][0]
-                end = start
-                while end < len(samples) and labels[end][0] == k:
-                    end += 1
-                if k is not None and k in self._writers:
-                    self._writers[k].extend(samples[start:end],
-                                            phase=[lab[1] for lab in labels[start:end]],
-                                            target=[lab[2] for lab in labels[start:end]])
-                    self.samples_written += end - start
-                start = end
+        start = 0
+        while start < len(samples):
+            k = labels[start][0]
+            end = start
+            while end < len(samples) and labels[end][0] == k:
+                end += 1
+            if k is not None and k in self._writers:
+                self._quiesce(keep=k)
+                self._writers[k].extend(samples[start:end],
+                                        phase=[lab[1] for lab in labels[start:end]],
+                                        target=[lab[2] for lab in labels[start:end]])
+                self.samples_written += end - start
+            start = end
         for e in events:
             if isinstance(e, TrialDone):
                 r = e.result
@@ -152,5 +159,6 @@ class DrillRunner:
                     writer.close()
                 tid = self.trial_ids.get(r.index)
                 if tid is not None:
+                    self._quiesce()
                     self.store.update_metrics(tid, r.metrics)
                     self.store.finish_trial(tid, r.status, r.reason)

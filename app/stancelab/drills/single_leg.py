@@ -56,6 +56,10 @@ class SingleLegStand(Drill):
         eyes = "Close your eyes and hold still" if self.cfg.eyes == "closed" else "Hold still"
         return f"{eyes}: starting in {self.stance.countdown_s:.0f} seconds"
 
+    def early_move_mm(self) -> float:
+        # Sway with eyes closed is much larger; the same threshold would flag ordinary sway.
+        return self.stance.early_move_mm * (1.5 if self.cfg.eyes == "closed" else 1.0)
+
     def active_start(self, j: int, t: float) -> None:
         self._say(t, f"Go: hold on your {self.current_spec.leg} foot for "
                      f"{self.cfg.duration_s:.0f} seconds")

@@ -12,8 +12,17 @@ from ..drills.events import DrillDone, Event, Phase, PhaseChanged, TargetShown, 
 
 
 class Autopilot:
-    def __init__(self, athlete, step_on_delay_s: float = 1.0, step_off_delay_s: float = 0.5):
-        self.athlete = athlete
+    """Drive a SimulatedBoard's athlete (commands act at the board's current time, under its
+    lock, so this is safe with a realtime board) or a bare VirtualAthlete (commands act at the
+    events' sample times)."""
+
+    def __init__(self, target, step_on_delay_s: float = 1.0, step_off_delay_s: float = 0.5):
+        if hasattr(target, "board") and hasattr(target, "athlete"):
+            self._cmd = _BoardCommands(target)
+            self.athlete = target.athlete
+        else:
+            self._cmd = _AthleteCommands(target)
+            self.athlete = target
         self.step_on_delay_s = step_on_delay_s
         self.step_off_delay_s = step_off_delay_s
         self.leg = "both"
@@ -29,22 +38,57 @@ class Autopilot:
     __call__ = handle
 
     def _handle(self, e: Event) -> None:
-        a = self.athlete
+        a = self._cmd
+        a.t_s = e.t_s
         if isinstance(e, TrialStarted):
             self.leg = e.leg
             self.eyes = "closed" if "closed" in e.condition else "open"
         elif isinstance(e, PhaseChanged):
             if e.phase == Phase.WAITING:
-                a.set_eyes("open", e.t_s)
-                a.lean_to(None, e.t_s)
-                a.set_stance(self.leg, e.t_s + self.step_on_delay_s)
+                a.set_eyes("open", 0.0)
+                a.lean_to(None, 0.0)
+                a.set_stance(self.leg, self.step_on_delay_s)
             elif e.phase == Phase.COUNTDOWN:
-                a.set_eyes(self.eyes, e.t_s)
+                a.set_eyes(self.eyes, 0.0)
             elif e.phase == Phase.REST:
-                a.set_eyes("open", e.t_s)
-                a.set_stance("off", e.t_s + self.step_off_delay_s)
+                a.set_eyes("open", 0.0)
+                a.set_stance("off", self.step_off_delay_s)
         elif isinstance(e, TargetShown):
-            a.lean_to(None if e.hour is None else (e.x_mm, e.y_mm), e.t_s)
+            a.lean_to(None if e.hour is None else (e.x_mm, e.y_mm), 0.0)
         elif isinstance(e, DrillDone):
-            a.set_eyes("open", e.t_s)
-            a.set_stance("off", e.t_s + self.step_off_delay_s)
+            a.set_eyes("open", 0.0)
+            a.set_stance("off", self.step_off_delay_s)
+
+
+class _BoardCommands:
+    """Commands ``delay_s`` after the simulated board's current time."""
+
+    def __init__(self, board):
+        self.board = board
+        self.t_s = 0.0
+
+    def set_stance(self, stance, delay_s):
+        self.board.set_stance(stance, delay_s)
+
+    def set_eyes(self, eyes, delay_s):
+        self.board.set_eyes(eyes, delay_s)
+
+    def lean_to(self, target, delay_s):
+        self.board.lean_to(target, delay_s)
+
+
+class _AthleteCommands:
+    """Commands ``delay_s`` after the sample time of the event being handled."""
+
+    def __init__(self, athlete):
+        self.athlete = athlete
+        self.t_s = 0.0
+
+    def set_stance(self, stance, delay_s):
+        self.athlete.set_stance(stance, self.t_s + delay_s)
+
+    def set_eyes(self, eyes, delay_s):
+        self.athlete.set_eyes(eyes, self.t_s + delay_s)
+
+    def lean_to(self, target, delay_s):
+        self.athlete.lean_to(target, self.t_s + delay_s)
