@@ -93,6 +93,10 @@ def open_source(args, realtime: bool = True, athlete=None):
                 src = SimulatedBoard(athlete or simulated_athlete(args), realtime=realtime,
                                      seed=args.seed)
         src.open()
+        if src.state.kind == "simulated":
+            from .sim.factory import ensure_calibrated
+
+            ensure_calibrated(src.state.board_id)  # first use: calibrate like a builder would
         return src
     except SourceError as e:
         raise UserError(str(e)) from None
