@@ -6,10 +6,13 @@ from __future__ import annotations
 import sqlite3
 
 from PySide6.QtCore import Qt
-from ui_helpers import app_window, qt_guard  # noqa: F401
 
+import ui_helpers
 from stancelab import paths
 from stancelab.storage import Storage
+
+app_window = ui_helpers.app_window
+qt_guard = ui_helpers.qt_guard
 
 
 def _run(qtbot, screen, timeout_ms=120_000):
@@ -80,7 +83,7 @@ def test_escape_stops_a_drill_and_keeps_its_samples(qtbot, app_window):
 
 
 def test_arrow_keys_choose_the_drill(qtbot, app_window):
-    ctx, win = app_window
+    _ctx, win = app_window
     screen = win.show_screen("Drills")
     start = screen.choice.currentRow()
     qtbot.keyClick(screen, Qt.Key.Key_Down)

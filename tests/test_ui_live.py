@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 
+import ui_helpers
 from stancelab.board.serial_board import SerialBoard
 from stancelab.ui.live_view import LiveView
 from stancelab.ui.session import LiveSession, RingBuffer
-from ui_helpers import qt_guard  # noqa: F401
 from ui_pty_board import PtyBoard
+
+qt_guard = ui_helpers.qt_guard
 
 
 def test_ring_buffer_keeps_newest_rows_in_order():

@@ -162,8 +162,8 @@ class ExportScreen(QWidget):
         if a is None:
             self.message.setText("Pick an athlete first.")
             return []
-        path = self._out() / f"{self._stem()}_report.pdf"
         try:
+            path = self._out() / f"{self._stem()}_report.pdf"
             write_report(path, self.ctx, self._plots())
         except OSError as exc:
             return self._fail(exc)

@@ -1,0 +1,147 @@
+"""Athletes CRUD, export (CSV, PDF, PNG), board screen, comparison, and the test guard itself."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+from PySide6.QtCore import Qt
+
+import ui_helpers
+from stancelab.geometry import foot_length_from_eu_size
+from stancelab.storage import Storage
+
+app_window = ui_helpers.app_window
+qt_guard = ui_helpers.qt_guard
+
+
+def test_first_run_creates_a_demo_athlete(app_window):
+    ctx, win = app_window
+    assert [a.name for a in ctx.storage.athletes()] == ["Demo Runner"]
+    assert ctx.athlete.name == "Demo Runner"
+    assert "Demo Runner" in win.screens["Drills"].athlete_label.text()
+
+
+def test_athletes_create_edit_pick(qtbot, app_window):
+    ctx, win = app_window
+    scr = win.show_screen("Athletes")
+    scr.new_athlete()
+    qtbot.keyClicks(scr.name, "Ana Ruiz")
+    scr.shoe.setValue(39)
+    assert scr.foot.value() == round(foot_length_from_eu_size(39))
+    scr.dominant.setCurrentText("left")
+    scr.injured.setCurrentText("right")
+    scr.notes.setPlainText("ankle sprain 2024")
+    scr.save()
+    a = ctx.storage.find_athlete("Ana Ruiz")
+    assert (a.foot_length_mm, a.shoe_size, a.dominant_leg, a.injured_side) == \
+        (round(foot_length_from_eu_size(39)), "39", "left", "right")
+    # edit
+    scr.foot.setValue(251)
+    scr.save()
+    assert ctx.storage.athlete(a.id).foot_length_mm == 251
+    # a duplicate name is refused with a message, not an exception
+    scr.new_athlete()
+    qtbot.keyClicks(scr.name, "ana ruiz")
+    scr.save()
+    assert "already exists" in scr.message.text()
+    # pick: every screen follows
+    scr._load(a.id)
+    scr.use_selected()
+    assert ctx.athlete.id == a.id
+    assert win.screens["Live"].foot_length_mm == 251
+    with Storage(ctx.storage.path) as st:  # persisted in the file
+        assert {x.name for x in st.athletes()} == {"Demo Runner", "Ana Ruiz"}
+
+
+def test_export_csv_pdf_png_after_drills(qtbot, app_window, tmp_path):
+    ctx, win = app_window
+    ctx.connect_simulated(seed=5)
+    drills = win.show_screen("Drills")
+    drills.trials.setValue(1)
+    drills.duration.setValue(6)
+    drills.rest.setValue(2)
+    for key in ("clock-left", "clock-right", "single-both"):
+        drills.select(key)
+        qtbot.keyClick(drills, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: drills.state == "done", timeout=120_000)
+        assert drills.error is None
+
+    cmp = win.show_screen("Compare")
+    cmp.set_kind("clock")
+    assert cmp.rows and {"left", "right"} >= {r["better"] for r in cmp.rows} - {None, "equal"}
+    assert any(r["metric"] == "edge_reach_score_pct" for r in cmp.rows)
+    cmp.set_kind("single-leg")
+    assert any(r["metric"] == "time_held_s" for r in cmp.rows)
+
+    exp = win.show_screen("Export")
+    exp.folder.setText(str(tmp_path / "out"))
+    raw, summary = exp.export_session()
+    assert raw.stat().st_size > 10_000 and summary.read_text().count("\n") >= 4
+    (all_summary,) = exp.export_summary()
+    assert "edge_reach_score_pct" in all_summary.read_text()
+    (pdf,) = exp.export_pdf()
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
+    pngs = exp.export_pngs()
+    assert {p.stem.split("_")[-1] for p in pngs} == {"stabilogram", "reach", "comparison"}
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+
+
+def test_export_to_an_unwritable_folder_says_so(app_window, tmp_path):
+    _ctx, win = app_window
+    exp = win.show_screen("Export")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    exp.folder.setText(str(blocker / "sub"))
+    assert exp.export_pdf() == []
+    assert "Choose a folder you can write to" in exp.message.text()
+
+
+def test_board_screen_shows_the_simulated_board(qtbot, app_window):
+    ctx, win = app_window
+    ctx.connect_simulated(seed=6)
+    scr = win.show_screen("Board")
+    qtbot.waitUntil(lambda: ctx.session.source.state.rate_sps > 0, timeout=10_000)
+    scr.show_state(ctx.session.source.state)
+    assert "simulated" in scr.status_labels["board"].text()
+    assert scr.status_labels["firmware"].text() == ctx.session.source.state.firmware
+    assert scr.ports.itemText(0) == "Simulated board"
+
+
+LEAKY_TEST = """
+import ui_helpers
+from PySide6.QtCore import QTimer
+qt_guard = ui_helpers.qt_guard
+keep = []
+
+def test_leaks_a_timer(qapp):
+    t = QTimer()
+    t.start(1000)
+    keep.append(t)
+
+def test_warns(qapp):
+    from PySide6.QtCore import qWarning
+    qWarning("something is wrong")
+
+def test_clean(qapp):
+    t = QTimer()
+    t.start(1000)
+    t.stop()
+"""
+
+
+def test_guard_fails_leaked_timers_and_qt_warnings(tmp_path):
+    """The guard itself must be able to fail: run three tiny tests in a child pytest."""
+    (tmp_path / "test_leaky.py").write_text(LEAKY_TEST)
+    here = pathlib.Path(__file__).parent
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=os.pathsep.join([str(here), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(tmp_path / "test_leaky.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    out = proc.stdout
+    assert "1 QTimer(s) still running" in out, out[-3000:]
+    assert "something is wrong" in out, out[-3000:]
+    assert "3 passed, 2 errors" in out, out[-3000:]  # errors at teardown of two tests
