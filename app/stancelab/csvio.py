@@ -434,38 +434,49 @@ def _check_columns(names: list[str], path) -> None:
 
 def _parse_numbers(u: np.ndarray, starts: np.ndarray, ends: np.ndarray, decimals: int,
                    name: str, lines: np.ndarray, path) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed-decimal fields -> (int64 value * 10**decimals, empty mask), all rows at once."""
-    lengths = ends - starts
+    """Fixed-decimal fields -> (int64 value * 10**decimals, empty mask).
+
+    Walks the fields one character position at a time, all rows at once: a field is at most
+    ~20 characters, so this is ~20 vectorised steps instead of a Python loop over rows."""
     n = len(starts)
+    lengths = ends - starts
+    empty = lengths == 0
     width = int(lengths.max()) if n else 0
+    value = np.zeros(n, np.int64)
     if width == 0:
-        return np.zeros(n, np.int64), np.ones(n, bool)
-    if width > 19:
-        bad = int(np.argmax(lengths > 19))
-        raise CsvFormatError(f"{path}, line {lines[bad]}: {name} value is too long.")
-    pos = np.arange(width)
-    valid = pos < lengths[:, None]
-    b = np.where(valid, u[np.minimum(starts[:, None] + pos, len(u) - 1)], 0)
-    digit = (b >= 48) & (b <= 57)
-    dot = b == 46
-    minus = (b == 45) & (pos == 0)
-    n_dots = dot.sum(1)
-    n_digits = digit.sum(1)
-    bad = (valid & ~(digit | dot | minus)).any(1) | (n_dots > 1) | ((lengths > 0) & (n_digits == 0))
-    dot_at = np.where(n_dots > 0, np.argmax(dot, 1), width)
-    frac = (digit & (pos > dot_at[:, None])).sum(1)
+        return value, empty
+    last = len(u) - 1
+    neg = ~empty & (u[np.minimum(starts, last)] == 45)
+    pos = starts + neg
+    frac = np.zeros(n, np.int64)
+    n_digits = np.zeros(n, np.int64)
+    seen_dot = np.zeros(n, bool)
+    bad = lengths > 20
+    for k in range(min(width, 21)):
+        idx = pos + k
+        active = idx < ends
+        b = u[np.minimum(idx, last)]
+        is_digit = active & (b >= 48) & (b <= 57)
+        is_dot = active & (b == 46)
+        bad |= active & ~is_digit & ~is_dot
+        bad |= is_dot & seen_dot
+        seen_dot |= is_dot
+        np.multiply(value, 10, out=value, where=is_digit)
+        np.add(value, b.astype(np.int64) - 48, out=value, where=is_digit)
+        frac += is_digit & seen_dot
+        n_digits += is_digit
+    bad |= ~empty & (n_digits == 0)
     bad |= frac > decimals
     if bad.any():
         row = int(np.argmax(bad))
-        text = bytes(b[row][:lengths[row]]).decode("utf-8", "replace")
+        text = bytes(u[starts[row]:ends[row]]).decode("utf-8", "replace")
         kind = "a whole number" if decimals == 0 else f"a number with at most {decimals} decimals"
         raise CsvFormatError(f"{path}, line {lines[row]}: {name} must be {kind}, "
                              f"not {text!r}.")
-    right = np.cumsum(digit[:, ::-1], 1)[:, ::-1] - digit
-    value = (np.where(digit, b.astype(np.int64) - 48, 0) * 10 ** right).sum(1)
-    value = value * 10 ** (decimals - frac)
-    value = np.where(b[:, 0] == 45, -value, value)
-    return value, lengths == 0
+    if decimals:
+        value *= (10 ** np.arange(decimals, -1, -1, dtype=np.int64))[frac]
+    np.negative(value, out=value, where=neg)
+    return value, empty
 
 
 def _unquote_rows(data: bytes, ncol: int, first_line: int, path):
