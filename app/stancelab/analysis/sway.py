@@ -138,9 +138,11 @@ def sway_from_uniform(x_mm, y_mm, fs_hz: float) -> dict[str, float]:
         yc = y[a:b] - my
         m = min(_CHUNK, n - a)  # samples owned by this block
         xo, yo = xc[:m], yc[:m]
-        sxx += float(np.dot(xo, xo))
-        syy += float(np.dot(yo, yo))
-        sxy += float(np.dot(xo, yo))
+        # einsum, not np.dot: BLAS may hand a long dot to helper threads, which stall
+        # when other programs share the CPU.
+        sxx += float(np.einsum("i,i->", xo, xo))
+        syy += float(np.einsum("i,i->", yo, yo))
+        sxy += float(np.einsum("i,i->", xo, yo))
         dist_sum += float(np.sqrt(xo * xo + yo * yo).sum())
         if b - a > 1:
             dx, dy = np.diff(xc), np.diff(yc)
