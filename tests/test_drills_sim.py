@@ -236,7 +236,7 @@ def test_same_samples_give_identical_events_whatever_the_wall_clock():
         def __getattr__(self, name):
             return getattr(self.src, name)
 
-    runner, first = run(Recorder(src), cal, SingleLegStand(legs=["left"], n_trials=1,
+    _, first = run(Recorder(src), cal, SingleLegStand(legs=["left"], n_trials=1,
                                                            duration_s=5, rest_s=0),
                         pilot=Autopilot(src))
     samples = [s for chunk in recorded for s in chunk]
@@ -264,7 +264,7 @@ def test_board_disconnect_marks_the_trial_interrupted(store):
             if isinstance(e, PhaseChanged) and e.phase == Phase.ACTIVE:
                 src.close()
 
-    runner, events = run(src, cal, SingleLegStand(legs=["left"], n_trials=3, duration_s=10),
+    runner, _ = run(src, cal, SingleLegStand(legs=["left"], n_trials=3, duration_s=10),
                          store, athlete.id, on_events=unplug)
     (result,) = runner.results
     assert result.status == "interrupted" and "disconnected" in result.reason

@@ -330,7 +330,7 @@ class Drill:
             # a whole window that began after the move was flagged.
             if t - self._settle_t0 < self.stance.steady_window_s:
                 return
-            steady, load, mx, my = self._steady(j, t)
+            steady, load, _, _ = self._steady(j, t)
             if steady:
                 self._set_reference(j, t, load)
                 self._start_countdown(t)
