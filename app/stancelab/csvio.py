@@ -296,11 +296,14 @@ def export_session(store: Storage, session_id: int, folder: str | Path, *,
                    trial_ids: Sequence[int] | None = None,
                    athlete_fields: Sequence[str] = (), analysis: dict | None = None,
                    min_load_n: float = 50.0, progress: Progress | None = None,
-                   stem: str | None = None) -> tuple[Path, Path]:
+                   stem: str | None = None, raw_path: str | Path | None = None,
+                   summary_path: str | Path | None = None) -> tuple[Path, Path | None]:
     """Raw CSV (all or the chosen trials of a session) and its per-trial summary CSV.
 
+    Files are ``<folder>/<stem>_raw.csv`` and ``_summary.csv`` unless ``raw_path`` names the
+    raw file exactly (then the summary is written only to ``summary_path``, if given).
     Athlete fields go into the file only when named in ``athlete_fields`` (privacy)."""
-    folder = Path(folder)
+    folder = Path(folder) if folder is not None else Path(raw_path).parent
     folder.mkdir(parents=True, exist_ok=True)
     s = store.session(session_id)
     if trial_ids is None:
@@ -321,9 +324,14 @@ def export_session(store: Storage, session_id: int, folder: str | Path, *,
     samples = _concat(parts)
     trial = np.concatenate(numbers) if numbers else np.zeros(0, np.int64)
     derived = derived_columns(samples.counts, calibration, min_load_n)
-    raw = write_raw_csv(folder / f"{stem}_raw.csv", meta, trial, samples, derived, progress)
-    summary = write_summary_csv(folder / f"{stem}_summary.csv", store, trial_ids,
-                                {k: v for k, v in meta.items() if not k.startswith("trial.")})
+    if raw_path is None:
+        raw_path, summary_path = folder / f"{stem}_raw.csv", folder / f"{stem}_summary.csv"
+    raw = write_raw_csv(raw_path, meta, trial, samples, derived, progress)
+    summary = None
+    if summary_path is not None:
+        summary = write_summary_csv(summary_path, store, trial_ids,
+                                    {k: v for k, v in meta.items()
+                                     if not k.startswith("trial.")})
     return raw, summary
 
 

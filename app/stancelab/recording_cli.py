@@ -26,8 +26,8 @@ def register(sub, add_source_args) -> None:
     g.add_argument("--session", type=int, metavar="ID")
     g.add_argument("--trial", type=int, metavar="ID")
     sp.add_argument("--out", metavar="FILE.csv", required=True,
-                    help="raw samples CSV (a session with several trials writes one per trial, "
-                         "named FILE-trial<ID>.csv)")
+                    help="raw samples CSV, one row per sample, a `trial` column numbering the "
+                         "session's trials")
     sp.add_argument("--summary", metavar="FILE.csv", help="also write the per-trial summary")
     sp.add_argument("--include", metavar="FIELDS", default="name",
                     help="athlete fields in the header, comma-separated (name,foot_length_mm,"
@@ -163,7 +163,7 @@ def cmd_record(args) -> int:
     print(f"{status}: {n} samples in trial {trial.id} ({lost} lost frames), database "
           f"{store.path}", file=sys.stderr)
     if args.out:
-        _export_trial(store, trial.id, args.out, ["name"])
+        _export(store, session.id, args.out, ["name"])
         print(f"Exported to {args.out}", file=sys.stderr)
     return 0 if status == "completed" else 1
 
@@ -201,19 +201,23 @@ def _include_fields(spec: str) -> list[str]:
     return fields
 
 
-def _export_trial(store, trial_id: int, out: str, include: list[str]) -> None:
+def _export(store, session_id: int, out: str, include: list[str], trial_ids=None,
+            summary: str | None = None) -> None:
     from . import csvio
 
+    prog = Progress(1.0, unit="")
     try:
-        csvio.export_trial_csv(store, trial_id, out, athlete_fields=include,
-                               progress=None)
+        csvio.export_session(store, session_id, None, trial_ids=trial_ids,
+                             athlete_fields=include, raw_path=out, summary_path=summary,
+                             progress=lambda done, total: prog.update(
+                                 done / total if total else 1.0, f"{done} rows"))
     except csvio.CsvFormatError as e:
         raise _user_error(str(e)) from None
+    finally:
+        prog.finish()
 
 
 def cmd_export(args) -> int:
-    import pathlib
-
     from .storage import StorageError
 
     store = _open_store()
@@ -229,16 +233,9 @@ def cmd_export(args) -> int:
         raise _user_error(f"{e} See `stancelab sessions` for what exists.") from None
     if not trial_ids:
         raise _user_error(f"session {session_id} has no trials to export")
-    out = pathlib.Path(args.out)
-    for tid in trial_ids:
-        path = out if len(trial_ids) == 1 else out.with_name(f"{out.stem}-trial{tid}{out.suffix}")
-        _export_trial(store, tid, str(path), include)
-        print(f"trial {tid} -> {path}")
-    if args.summary:
-        from . import csvio
-
-        csvio.export_summary_csv(store, session_id, args.summary)
-        print(f"summary -> {args.summary}")
+    _export(store, session_id, args.out, include, trial_ids, args.summary)
+    print(f"session {session_id}, {len(trial_ids)} trial(s) -> {args.out}"
+          + (f", summary -> {args.summary}" if args.summary else ""))
     return 0
 
 
@@ -246,11 +243,16 @@ def cmd_import(args) -> int:
     from . import csvio
 
     store = _open_store()
+    athlete_id = store.get_or_add_athlete(args.athlete).id if args.athlete else None
     try:
-        result = csvio.import_csv(store, args.file, athlete_name=args.athlete)
+        session_id = csvio.import_raw_csv(store, args.file, athlete_id=athlete_id)
     except csvio.CsvFormatError as e:
         raise _user_error(str(e)) from None
     except FileNotFoundError:
-        raise _user_error(f"no file {args.file!r}") from None
-    print(f"Imported {args.file}: {result}")
+        raise _user_error(f"no file {args.file!r}; check the path") from None
+    except IsADirectoryError:
+        raise _user_error(f"{args.file!r} is a folder; give a CSV file") from None
+    trials = store.trials(session_id)
+    n = sum(store.sample_count(t.id) for t in trials)
+    print(f"Imported {args.file} as session {session_id}: {len(trials)} trial(s), {n} samples")
     return 0
