@@ -199,3 +199,46 @@ class PtyPeer:
                 self.sent_samples.append((m.seq, m.t_us))
         if n < len(data):
             self._out_decoder = protocol.Decoder()  # a cut frame must not merge with the next
+
+
+def measure(trials: int = 10) -> None:
+    """Figures for docs/serial.md: ping round trip, and reconnect delay in device time."""
+    import tempfile
+
+    from stancelab.board.serial_board import SerialBoard
+
+    with tempfile.TemporaryDirectory() as d:
+        peer = PtyPeer(link_path=os.path.join(d, "ttyStanceLab")).start()
+        board = SerialBoard(peer.path)
+        board.open()
+        rtt_ms = np.array([board.ping() for _ in range(200)]) * 1e3
+        print(f"ping round trip over a pty: p50 {np.percentile(rtt_ms, 50):.2f} ms, "
+              f"p99 {np.percentile(rtt_ms, 99):.2f} ms (n=200)")
+        board.start()
+        back_ms = []
+        for i in range(trials):
+            power_lost = bool(i % 2)
+            time.sleep(0.3)
+            peer.unplug()
+            while board.state.connected:
+                time.sleep(0.005)
+            time.sleep(0.2)
+            board.read()   # samples from before the loss
+            n = len(peer.sent_samples)
+            peer.replug(power_lost=power_lost)
+            got = []
+            while not got:
+                got = board.read(timeout=0.05)
+            first_seq = got[0].seq
+            time.sleep(0.05)   # the peer logs a frame just after writing it
+            sent = [t for s, t in peer.sent_samples[n:] if s == first_seq][-1]
+            back_ms.append((sent - peer.replugged_device_us) / 1e3)
+        print(f"board back on the port -> first sample received, device time: median "
+              f"{np.median(back_ms):.0f} ms, max {max(back_ms):.0f} ms (n={trials}, "
+              f"half with a board reset)")
+        board.close()
+        peer.close()
+
+
+if __name__ == "__main__":
+    measure()

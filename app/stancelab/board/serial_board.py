@@ -10,6 +10,7 @@ at any time. Nothing raised inside the reader reaches the app: it becomes ``stat
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import sys
@@ -48,6 +49,11 @@ class Interruption:
     back_host_s: float | None = None  # host time the same board was streaming again
     first_t_s: float | None = None   # device time of the first sample after the return
     reason: str = ""
+
+
+def _close_quietly(ser) -> None:
+    with contextlib.suppress(Exception):   # closing a vanished device may fail; nothing to do
+        ser.close()
 
 
 def _is_ack(command: int):
@@ -213,19 +219,14 @@ class SerialBoard(Source):
             self._reply_cond.notify_all()
         ser = self._ser
         if ser is not None:
-            try:
+            with contextlib.suppress(Exception):   # the port may already be gone
                 ser.cancel_read()
-            except Exception:  # noqa: BLE001 - the port may already be gone
-                pass
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
         ser, self._ser = self._ser, None
         if ser is not None:
-            try:
-                ser.close()
-            except Exception:  # noqa: BLE001
-                pass
+            _close_quietly(ser)
         self._want_streaming = False
         self._set_state(connected=False, streaming=False)
 
@@ -248,10 +249,13 @@ class SerialBoard(Source):
         return self._identity
 
     # ------------------------------------------------------------------ port and handshake
+    def _open_raw(self) -> serial.Serial:
+        return serial.Serial(self.port, self.baudrate, timeout=READ_TIMEOUT_S,
+                             write_timeout=1.0, exclusive=True)
+
     def _open_port(self) -> serial.Serial:
         try:
-            return serial.Serial(self.port, self.baudrate, timeout=READ_TIMEOUT_S,
-                                 write_timeout=1.0, exclusive=True)
+            return self._open_raw()
         except (serial.SerialException, OSError, ValueError) as exc:
             raise open_error(self.port, exc) from None
 
@@ -273,10 +277,9 @@ class SerialBoard(Source):
         identity = self._identify(ser, IDENTIFY_ATTEMPTS, IDENTIFY_TIMEOUT_S, self.boot_grace_s)
         if identity.protocol_version != protocol.PROTOCOL_VERSION:
             raise protocol_error(self.port, identity)
-        if identity.streaming:
-            if self._transact(ser, protocol.cmd_stop(), _is_ack(protocol.C_STOP),
-                              COMMAND_TIMEOUT_S) is None:
-                raise self._silence_error()
+        if identity.streaming and self._transact(
+                ser, protocol.cmd_stop(), _is_ack(protocol.C_STOP), COMMAND_TIMEOUT_S) is None:
+            raise self._silence_error()
         ack = self._transact(ser, protocol.cmd_set_rate(self.rate_sps),
                              _is_ack(protocol.C_SET_RATE), COMMAND_TIMEOUT_S)
         if ack is None:
@@ -424,11 +427,10 @@ class SerialBoard(Source):
                     replies.append(m)
             self.crc_errors += st.crc_errors - crc0
             changed = bool(samples)
-            if self._counting:
-                if st.lost_frames != lost0 or st.restarts != restarts0:
-                    self.lost_frames += st.lost_frames - lost0
-                    self.restarts += st.restarts - restarts0
-                    changed = True
+            if self._counting and (st.lost_frames != lost0 or st.restarts != restarts0):
+                self.lost_frames += st.lost_frames - lost0
+                self.restarts += st.restarts - restarts0
+                changed = True
             rate = self._asm.rate_sps
         if replies:
             with self._reply_cond:
@@ -481,10 +483,7 @@ class SerialBoard(Source):
                                   "and reopen the board, and please report this.")
             ser, self._ser = self._ser, None
             if ser is not None:
-                try:
-                    ser.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                _close_quietly(ser)
 
     def _resume_after_reset(self, ser) -> None:
         """The board rebooted while streaming (BOOT seen): it is idle now; restart it."""
@@ -505,10 +504,7 @@ class SerialBoard(Source):
     def _lost(self, reason: str) -> None:
         ser, self._ser = self._ser, None
         if ser is not None:
-            try:
-                ser.close()
-            except Exception:  # noqa: BLE001
-                pass
+            _close_quietly(ser)
         with self._dec_lock:
             self._accepting = False
             last_t = self._last_t
@@ -526,9 +522,9 @@ class SerialBoard(Source):
         want_id = self._identity.board_id if self._identity else None
         while not self._closing.wait(self.reconnect_interval_s):
             try:
-                ser = self._open_port()
-            except SourceError:
-                continue
+                ser = self._open_raw()
+            except (serial.SerialException, OSError, ValueError):
+                continue   # still unplugged (or busy): try again shortly
             try:
                 identity = self._handshake(ser)
                 if self._closing.is_set():
@@ -545,10 +541,7 @@ class SerialBoard(Source):
             except SourceError:
                 self._ser = None
                 self._set_state(connected=False)
-                try:
-                    ser.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                _close_quietly(ser)
                 if self._closing.is_set():
                     return False
                 continue
