@@ -270,6 +270,31 @@ def test_without_auto_reconnect_the_loss_is_final(linked_peer):
     board.close()
 
 
+def test_close_while_waiting_for_the_board_to_return(linked_peer):
+    peer = linked_peer
+    board = SerialBoard(peer.path)
+    board.open()
+    board.start()
+    got = Collector(board)
+    got.wait_for(10)
+    peer.unplug()
+    wait_until(lambda: not board.state.connected, what="disconnect noticed")
+    board.close()   # the reconnect loop must end; the thread fixture checks it
+    assert not board.state.connected and not board.state.streaming
+    assert len(got.drain()) >= 10
+
+
+def test_a_fault_inside_the_reader_becomes_state_error(peer, monkeypatch):
+    with SerialBoard(peer.path) as board:
+        def broken(frame, t_host):
+            raise ZeroDivisionError("bug")
+
+        monkeypatch.setattr(board, "_make_sample", broken)
+        board.start()
+        wait_until(lambda: not board.state.connected, what="reader failure reported")
+        assert "Internal error" in board.state.error and "ZeroDivisionError" in board.state.error
+
+
 # ---------------------------------------------------------------- user errors
 
 def test_wrong_protocol_version_names_the_firmware_update(peer):
