@@ -1,0 +1,1 @@
+"""Firmware emulator test support: build, run the simavr harness, check what the host saw."""
