@@ -86,3 +86,17 @@ class PtyBoard:
                     os.write(self.master, out)
                 except OSError:
                     return
+
+
+def main() -> None:
+    """Run a board in this process (for bench/bench_live.py): print the port, serve until
+    stdin closes, so the device's CPU is not counted as the app's."""
+    import sys
+
+    with PtyBoard() as pb:
+        print(pb.port, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

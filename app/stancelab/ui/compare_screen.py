@@ -122,8 +122,12 @@ class CompareScreen(QWidget):
         self.rows = compare_sides(left, right) if left and right else []
         for r in self.rows:  # per-hour rows: direction of the metric they come from
             if " o'clock " in r["metric"]:
-                r["better"] = better_side(r["metric"].split(" o'clock ")[1], r["left"],
-                                          r["right"])
+                base = r["metric"].split(" o'clock ")[1]
+                r["better"] = better_side(base, r["left"], r["right"])
+                r["direction"] = "higher"
+        # Only metrics where one side can be better (not areas of the outline, counts of
+        # directions, settings...), scores first.
+        self.rows = [r for r in self.rows if r["direction"] is not None]
         self._fill_table()
         self._fill_trends(sessions)
         self._draw_polygons(latest)

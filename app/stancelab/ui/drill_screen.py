@@ -246,13 +246,9 @@ class DrillScreen(QWidget):
             self.cue.setText("Press Space to start")
 
     def _draw_two_feet(self, length: float) -> None:
-        import numpy as np
-
         left = FootModel(length, "left").outline() + TWO_LEG_MARKS_MM["left"]
         right = FootModel(length, "right").outline() + TWO_LEG_MARKS_MM["right"]
-        self.canvas._foot.setData(
-            np.r_[left[:, 0], left[0, 0], np.nan, right[:, 0], right[0, 0]],
-            np.r_[left[:, 1], left[0, 1], np.nan, right[:, 1], right[0, 1]], connect="finite")
+        self.canvas.set_feet([left, right])
 
     def on_frame(self, fr) -> None:
         if self.state == "running" and self.isVisible():

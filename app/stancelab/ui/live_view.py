@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..geometry import SINGLE_LEG_MARK_MM, TWO_LEG_MARKS_MM, FootModel, G
@@ -12,7 +11,7 @@ from .session import LiveFrame, LiveSession
 from .widgets import BG, FG, BoardCanvas, LoadStrip, big_label
 
 #: The load strip repaints at most this often: it is context, not feedback.
-STRIP_HZ = 15.0
+STRIP_HZ = 5.0
 
 
 class LiveView(QWidget):
@@ -72,12 +71,7 @@ class LiveView(QWidget):
             # Two outlines: draw the left one as a second curve via a combined polygon with a gap.
             left = FootModel(self.foot_length_mm, "left").outline() + TWO_LEG_MARKS_MM["left"]
             right = FootModel(self.foot_length_mm, "right").outline() + TWO_LEG_MARKS_MM["right"]
-            self.canvas.set_foot(None)
-            self.canvas.set_reach_polygon(None)
-            self.canvas._foot.setData(
-                np.r_[left[:, 0], left[0, 0], np.nan, right[:, 0], right[0, 0]],
-                np.r_[left[:, 1], left[0, 1], np.nan, right[:, 1], right[0, 1]],
-                connect="finite")
+            self.canvas.set_feet([left, right])
         else:
             self.canvas.set_foot(FootModel(self.foot_length_mm, self.stance), SINGLE_LEG_MARK_MM)
 

@@ -39,7 +39,9 @@ class ResultsScreen(QWidget):
         self.trial: td.Trial | None = None
         self.list = QListWidget()
         self.list.setObjectName("trial-list")
-        self.list.setMaximumWidth(320)
+        self.list.setFixedWidth(360)
+        self.list.setStyleSheet("QListWidget { font-size: 14px; } "
+                                "QListWidget::item { padding: 6px 4px; }")
         self.list.currentItemChanged.connect(self._on_pick)
         self.title = big_label("No trials yet — run a drill", 22)
         self.headline = big_label("", 40, colour=ACCENT)

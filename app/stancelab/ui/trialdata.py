@@ -43,8 +43,10 @@ def fmt(value, key: str = "") -> str:
         v = float(value)
         if not math.isfinite(v):
             return "—"
-        digits = 0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2
         unit = unit_of(key)
+        if not unit and v.is_integer():
+            return f"{int(v)}"
+        digits = 0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2
         return f"{v:.{digits}f} {unit}".strip()
     return str(value)
 

@@ -8,8 +8,18 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QSizePolicy, QWidget
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QLabel,
+    QSizePolicy,
+    QWidget,
+)
 
 from ..geometry import CHANNEL_SHORT, BoardGeometry, FootModel
 
@@ -82,7 +92,7 @@ class CopDot(QGraphicsEllipseItem):
     def __init__(self, radius_mm: float = 9.0) -> None:
         super().__init__(-radius_mm, -radius_mm, 2 * radius_mm, 2 * radius_mm)
         self.setBrush(QBrush(QColor(ACCENT)))
-        self.setPen(QPen(QColor("#000000"), 0))
+        self.setPen(_pen(QColor("#000000"), 1))
         self.setZValue(10)
         self.shown_t_host_s: float | None = None
         self.paint_hook = None  # callable(painted_s, shown_t_host_s), set by bench/tests
@@ -93,93 +103,169 @@ class CopDot(QGraphicsEllipseItem):
             self.paint_hook(time.monotonic(), self.shown_t_host_s)
 
 
-class BoardCanvas(pg.PlotWidget):
-    """The board seen from above in board millimetres: outline, cells, foot, targets, COP."""
+class TrailItem(QGraphicsItem):
+    """The COP's recent path as dots that fade with age. Painted directly with QPainter: a
+    ScatterPlotItem rebuilds its spot tables on every setData, too slow at 80 updates/s."""
+
+    def __init__(self, length: int, radius_mm: float = 4.0) -> None:
+        super().__init__()
+        self.xy = np.full((length, 2), np.nan)
+        self.radius_mm = radius_mm
+        self._brushes = [QBrush(QColor(255, 212, 0, int(a)))
+                         for a in np.linspace(15, 170, length)]
+        self._rect = QRectF()
+        self.setZValue(9)
+
+    def set_points(self, xy: np.ndarray) -> None:
+        self.prepareGeometryChange()
+        self.xy = xy
+        ok = ~np.isnan(xy[:, 0])
+        if ok.any():
+            lo, hi = xy[ok].min(axis=0), xy[ok].max(axis=0)
+            r = self.radius_mm
+            self._rect = QRectF(lo[0] - r, lo[1] - r, hi[0] - lo[0] + 2 * r, hi[1] - lo[1] + 2 * r)
+        else:
+            self._rect = QRectF()
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setPen(Qt.PenStyle.NoPen)
+        r = self.radius_mm
+        for (x, y), brush in zip(self.xy, self._brushes):
+            if not math.isnan(x):
+                painter.setBrush(brush)
+                painter.drawEllipse(QRectF(x - r, y - r, 2 * r, 2 * r))
+
+
+def cache_static(items) -> None:
+    """Paint items that rarely change once into a pixmap; repaints of the COP then blit them."""
+    for it in items:
+        it.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def _path(poly: np.ndarray, close: bool = True) -> QPainterPath:
+    path = QPainterPath()
+    path.moveTo(float(poly[0, 0]), float(poly[0, 1]))
+    for x, y in poly[1:]:
+        path.lineTo(float(x), float(y))
+    if close:
+        path.closeSubpath()
+    return path
+
+
+class BoardCanvas(QGraphicsView):
+    """The board seen from above in board millimetres: outline, cells, foot, targets, COP.
+
+    A plain QGraphicsScene with stock items (painted in C++), not a pyqtgraph plot: the COP
+    moves 80 times a second and every Python-side boundingRect/paint call on the way to the
+    screen shows up in the CPU budget. Only the trail and the COP dot paint in Python."""
 
     TRAIL = 24  # samples (0.3 s at 80 Hz): short enough to read as motion, not as clutter
 
     def __init__(self, geometry: BoardGeometry | None = None, parent=None) -> None:
-        super().__init__(parent=parent, background=BG)
+        scene = QGraphicsScene()
+        super().__init__(scene, parent)
+        scene.setParent(self)
         self.geometry = geometry or BoardGeometry()
-        pi = self.getPlotItem()
-        pi.hideAxis("left")
-        pi.hideAxis("bottom")
-        pi.setMenuEnabled(False)
-        pi.hideButtons()
-        vb = pi.getViewBox()
-        vb.setAspectLocked(True)
-        vb.setMouseEnabled(False, False)
+        self.setBackgroundBrush(QBrush(QColor(BG)))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         w, d = self.geometry.width_mm / 2, self.geometry.depth_mm / 2
-        vb.setRange(xRange=(-w - 20, w + 20), yRange=(-d - 20, d + 20), padding=0)
-        self._board = pg.PlotCurveItem([-w, w, w, -w, -w], [-d, -d, d, d, -d],
-                                       pen=pg.mkPen("#8a94a3", width=3))
-        self.addItem(self._board)
-        cells = pg.ScatterPlotItem(self.geometry.cell_x_mm, self.geometry.cell_y_mm, size=14,
-                                   symbol="s", brush=pg.mkBrush("#3a4350"), pen=None)
-        self.addItem(cells)
+        grey = QColor("#8a94a3")
+        board = scene.addRect(QRectF(-w, -d, 2 * w, 2 * d), _pen(grey, 3))
+        cells = []
         for (x, y), name in zip(self.geometry.cells_mm, CHANNEL_SHORT):
-            t = pg.TextItem(name, color="#8a94a3", anchor=(0.5, 0.5))
-            t.setPos(x, y + (22 if y > 0 else -22))
-            self.addItem(t)
-        self._foot = pg.PlotCurveItem(pen=pg.mkPen("#c9d1d9", width=3),
-                                      brush=pg.mkBrush(255, 255, 255, 28), fillLevel=None)
-        self.addItem(self._foot)
-        self._targets = pg.ScatterPlotItem(size=16, brush=pg.mkBrush("#3d4654"),
-                                           pen=pg.mkPen("#8a94a3"))
-        self.addItem(self._targets)
-        self._target_labels: list[pg.TextItem] = []
+            cells.append(scene.addRect(QRectF(x - 7, y - 7, 14, 14), QPen(Qt.PenStyle.NoPen),
+                                       QBrush(QColor("#3a4350"))))
+            cells.append(self._text(name, x, y + (24 if y > 0 else -24), grey, 10, False))
+        self._feet: list = []
+        self._target_items: list = []
         self._zone = QGraphicsEllipseItem(0, 0, 1, 1)
-        self._zone.setPen(QPen(QColor(ACCENT), 0))
-        self._zone.setBrush(QBrush(QColor(255, 212, 0, 70)))
         self._zone.setVisible(False)
-        self.addItem(self._zone)
-        self._reach = pg.PlotCurveItem(pen=pg.mkPen(OK, width=3))
-        self.addItem(self._reach)
-        alphas = np.linspace(20, 200, self.TRAIL).astype(int)
-        self._trail_brushes = [pg.mkBrush(255, 212, 0, int(a)) for a in alphas]
-        self._trail_sizes = np.linspace(4, 12, self.TRAIL)
-        self._trail = pg.ScatterPlotItem(pen=None)
-        self.addItem(self._trail)
+        self._zone.setZValue(5)
+        scene.addItem(self._zone)
+        self._reached = False
+        self._reach = scene.addPath(QPainterPath(), _pen(QColor(OK), 3))
+        self._reach.setZValue(6)
+        self._trail = TrailItem(self.TRAIL)
+        scene.addItem(self._trail)
         self.cop = CopDot()
         self.cop.setVisible(False)
-        self.addItem(self.cop)
+        scene.addItem(self.cop)
         self._trail_xy = np.full((self.TRAIL, 2), np.nan)
+        cache_static([board, *cells])
+        self._span = (2 * w + 40, 2 * d + 40)
+        scene.setSceneRect(QRectF(-w - 400, -d - 400, 2 * w + 800, 2 * d + 800))
+        self.scale(1, -1)  # +y (toes) up on the screen
 
+    def _text(self, s: str, x: float, y: float, colour: QColor, pt: int, bold: bool):
+        item = QGraphicsSimpleTextItem(s)
+        f = QFont()
+        f.setPointSize(pt)
+        f.setBold(bold)
+        item.setFont(f)
+        item.setBrush(QBrush(colour))
+        item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        r = item.boundingRect()
+        item.setPos(x, y)
+        item.setTransformOriginPoint(r.center())
+        # Centre the label on (x, y): shift by half its size in device pixels.
+        item.setTransform(QTransform.fromTranslate(-r.width() / 2, -r.height() / 2))
+        self.scene().addItem(item)
+        return item
+
+    # -- view
     def zoom_to(self, span_mm: float) -> None:
         """Show a square of ``span_mm`` around the board centre (a foot fills the screen)."""
-        h = span_mm / 2
-        self.getPlotItem().getViewBox().setRange(xRange=(-h, h), yRange=(-h, h), padding=0)
+        self._span = (span_mm, span_mm)
+        self._fit()
+
+    def _fit(self) -> None:
+        sw, sh = self._span
+        self.fitInView(QRectF(-sw / 2, -sh / 2, sw, sh), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
     # -- scene content
+    def set_feet(self, outlines) -> None:
+        """Draw foot outlines, each an (N, 2) polygon in board mm."""
+        for it in self._feet:
+            self.scene().removeItem(it)
+        self._feet = []
+        for o in outlines:
+            it = self.scene().addPath(_path(np.asarray(o)), _pen(QColor("#c9d1d9"), 3),
+                                      QBrush(QColor(255, 255, 255, 28)))
+            it.setZValue(1)
+            cache_static([it])
+            self._feet.append(it)
+
     def set_foot(self, foot: FootModel | None, centre_mm=(0.0, 0.0)) -> None:
-        if foot is None:
-            self._foot.setData([], [])
-            return
-        o = foot.outline() + np.asarray(centre_mm)
-        o = np.vstack([o, o[:1]])
-        self._foot.setData(o[:, 0], o[:, 1])
+        self.set_feet([] if foot is None else [foot.outline() + np.asarray(centre_mm)])
 
     def set_targets(self, targets) -> None:
         """``targets``: (hour, x_mm, y_mm) triples, or empty to hide."""
-        for t in self._target_labels:
-            self.removeItem(t)
-        self._target_labels = []
-        if not targets:
-            self._targets.setData([], [])
-            return
-        xs = [t[1] for t in targets]
-        ys = [t[2] for t in targets]
-        self._targets.setData(xs, ys)
-        for hour, x, y in targets:
-            lab = pg.TextItem(str(hour), color=FG, anchor=(0.5, 0.5))
-            f = QFont()
-            f.setPointSize(11)
-            f.setBold(True)
-            lab.setFont(f)
+        for it in self._target_items:
+            self.scene().removeItem(it)
+        self._target_items = []
+        for hour, x, y in targets or []:
+            dot = self.scene().addEllipse(QRectF(x - 7, y - 7, 14, 14), _pen(QColor("#8a94a3"), 1),
+                                          QBrush(QColor("#3d4654")))
+            dot.setZValue(2)
             r = math.hypot(x, y) or 1.0
-            lab.setPos(x + 18 * x / r, y + 18 * y / r)
-            self.addItem(lab)
-            self._target_labels.append(lab)
+            lab = self._text(str(hour), x + 20 * x / r, y + 20 * y / r, QColor(FG), 12, True)
+            cache_static([dot, lab])
+            self._target_items += [dot, lab]
 
     def set_zone(self, x_mm: float | None, y_mm: float = 0.0, radius_mm: float = 0.0,
                  reached: bool = False) -> None:
@@ -187,29 +273,24 @@ class BoardCanvas(pg.PlotWidget):
             self._zone.setVisible(False)
             return
         self._zone.setRect(x_mm - radius_mm, y_mm - radius_mm, 2 * radius_mm, 2 * radius_mm)
-        self._reached = reached
-        colour = QColor(OK if reached else ACCENT)
-        self._zone.setPen(QPen(colour, 0))
-        colour.setAlpha(90)
-        self._zone.setBrush(QBrush(colour))
+        self._reached = not reached
+        self.set_zone_reached(reached, force=True)
         self._zone.setVisible(True)
 
-    def set_zone_reached(self, reached: bool) -> None:
+    def set_zone_reached(self, reached: bool, force: bool = False) -> None:
         """Turn the active zone green while the COP holds inside it."""
-        if self._zone.isVisible() and reached != getattr(self, "_reached", False):
+        if reached != self._reached and (force or self._zone.isVisible()):
             self._reached = reached
             colour = QColor(OK if reached else ACCENT)
-            self._zone.setPen(QPen(colour, 0))
+            self._zone.setPen(_pen(colour, 2))
             colour.setAlpha(90)
             self._zone.setBrush(QBrush(colour))
 
     def set_reach_polygon(self, xy_mm) -> None:
         if xy_mm is None or len(xy_mm) == 0:
-            self._reach.setData([], [])
-            return
-        p = np.asarray(xy_mm, dtype=float)
-        p = np.vstack([p, p[:1]])
-        self._reach.setData(p[:, 0], p[:, 1])
+            self._reach.setPath(QPainterPath())
+        else:
+            self._reach.setPath(_path(np.asarray(xy_mm, dtype=float)))
 
     # -- live
     def show_cop(self, x_mm: np.ndarray, y_mm: np.ndarray, t_host_s: float | None = None) -> None:
@@ -219,22 +300,27 @@ class BoardCanvas(pg.PlotWidget):
         tr[:-n] = tr[n:].copy()
         tr[-n:, 0] = x_mm[-n:]
         tr[-n:, 1] = y_mm[-n:]
-        ok = ~np.isnan(tr[:, 0])
-        self._trail.setData(tr[ok, 0], tr[ok, 1],
-                            brush=[b for b, k in zip(self._trail_brushes, ok) if k],
-                            size=self._trail_sizes[ok])
+        self._trail.set_points(tr)
         x, y = float(x_mm[-1]), float(y_mm[-1])
         if math.isnan(x):
             self.cop.setVisible(False)
         else:
             self.cop.setPos(x, y)
-            self.cop.shown_t_host_s = None if t_host_s is None or math.isnan(t_host_s) else t_host_s
+            self.cop.shown_t_host_s = None if t_host_s is None or math.isnan(t_host_s) \
+                else t_host_s
             self.cop.setVisible(True)
 
     def clear_cop(self) -> None:
         self._trail_xy[:] = np.nan
-        self._trail.setData([], [])
+        self._trail.set_points(self._trail_xy)
         self.cop.setVisible(False)
+
+
+def _pen(colour: QColor, width_px: float) -> QPen:
+    """A cosmetic pen: its width is in screen pixels whatever the zoom."""
+    pen = QPen(colour, width_px)
+    pen.setCosmetic(True)
+    return pen
 
 
 class LoadStrip(pg.PlotWidget):
@@ -259,6 +345,16 @@ class LoadStrip(pg.PlotWidget):
         for c, name in zip(self.curves, ("total",) + CHANNEL_SHORT):
             legend.addItem(c, name)
         pi.setXRange(-seconds, 0, padding=0)
+        pi.disableAutoRange()
+        self._top_kg = 0.0
+        self._set_top(100.0)
+        for name in ("left", "bottom"):
+            pi.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def _set_top(self, top_kg: float) -> None:
+        if top_kg != self._top_kg:
+            self._top_kg = top_kg
+            self.getPlotItem().setYRange(-5, top_kg, padding=0)
 
     def show_history(self, rows: np.ndarray) -> None:
         """``rows`` from RingBuffer.last(): columns t, total, FL, FR, BL, BR, x, y."""
@@ -266,5 +362,8 @@ class LoadStrip(pg.PlotWidget):
             return
         t = rows[:, 0] - rows[-1, 0]
         kg = rows[:, 1:6] / 9.80665
+        peak = np.nanmax(kg[:, 0]) if np.isfinite(kg[:, 0]).any() else 0.0
+        # The y range moves in 25 kg steps only, so the axis is redrawn rarely.
+        self._set_top(max(50.0, 25.0 * np.ceil((peak * 1.1) / 25.0)))
         for i, c in enumerate(self.curves):
-            c.setData(t, kg[:, i])
+            c.setData(t, kg[:, i], skipFiniteCheck=True)

@@ -1,0 +1,104 @@
+"""Regenerate docs/screenshots/*.png from the real app on the simulated board.
+
+Run: ``QT_QPA_PLATFORM=offscreen python -m stancelab.ui.screenshots [--out docs/screenshots]``.
+Uses a throw-away data folder, runs real drills on the simulated board faster than real time
+(demo autopilot), and grabs every main screen at 1280 x 800.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCREENS = ("Live", "Drills", "Results", "Compare", "Athletes", "Board", "Export")
+
+
+def _pump(app, until, timeout_s: float = 120.0) -> None:
+    end = time.monotonic() + timeout_s
+    while not until():
+        if time.monotonic() > end:
+            raise TimeoutError("the simulated drill did not finish in time")
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def make_screenshots(out: Path) -> list[Path]:
+    from PySide6.QtWidgets import QApplication
+
+    from .app import SIMULATED_BANNER, build_window
+    from .context import AppContext
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    ctx = AppContext()
+    ctx.realtime = False
+    win = build_window(ctx)
+    win.resize(1280, 800)
+    win.show()
+    ctx.connect_simulated(seed=7)
+    win.set_banner(SIMULATED_BANNER)
+    drills = win.screens["Drills"]
+    drills.trials.setValue(1)
+    drills.duration.setValue(10)
+    drills.rest.setValue(3)
+    win.show_screen("Drills")
+    for key in ("clock-left", "clock-right", "single-both"):
+        drills.select(key)
+        drills.go()
+        _pump(app, lambda: drills.state == "done")
+    files = []
+    out.mkdir(parents=True, exist_ok=True)
+
+    def shot(name: str) -> None:
+        for _ in range(5):
+            app.processEvents()
+        path = out / f"{name.lower()}.png"
+        win.grab().save(str(path))
+        files.append(path)
+
+    # Drill screen mid-way through a clock target (the athlete leaning toward 3 o'clock).
+    drills.select("clock-right")
+    drills.go()
+    _pump(app, lambda: drills.runner is not None and drills.ring.fraction > 0.3
+          and drills.canvas._zone.isVisible() and drills.ring._text == "3")
+    shot("Drills")
+    drills.stop()
+    _pump(app, lambda: drills.state == "done")
+    # Live view: the simulated athlete on the right foot.
+    ctx.simulated_athlete.set_stance("right", ctx.session.source.board_time_s)
+    win.show_screen("Live")
+    win.screens["Live"].set_stance("right")
+    _pump(app, lambda: len(ctx.session.history) >= ctx.session.history.capacity)
+    shot("Live")
+    for name in SCREENS:
+        if name in ("Live", "Drills"):
+            continue
+        win.show_screen(name)
+        if name == "Results":
+            res = win.screens["Results"]
+            res.list.setCurrentRow(res.list.count() - 1)  # the first clock trial
+        if name == "Compare":
+            win.screens["Compare"].set_kind("clock")
+        shot(name)
+    win.close()
+    ctx.close()
+    return files
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = p.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["STANCELAB_DATA_DIR"] = tmp
+        for f in make_screenshots(args.out):
+            print(f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Live view cost: latency from bytes arriving to the COP painted, paints per second, CPU.
+
+What is measured (run: ``.venv/bin/python bench/bench_live.py [--seconds 20]``):
+
+* The board is a VirtualBoard behind a real pseudo-terminal, run in a *separate process*
+  (tests/ui_pty_board.py) streaming 80 frames/s in real time, so its CPU is not counted.
+* The app side is the real one: SerialBoard (reader thread stamps ``t_host_s`` when the bytes
+  arrive) -> LiveSession (one 4 ms QTimer) -> LiveView -> BoardCanvas.cop, painted by Qt in the
+  offscreen platform at 1280 x 800.
+* Latency = time.monotonic() inside the COP item's paint() minus ``t_host_s`` of the newest
+  sample it shows; counted once per new sample shown. Reported as p50 / p99 / max.
+* Paints per second = distinct COP paints / seconds. CPU = process CPU time (all threads of the
+  app: GUI + serial reader) / wall time, in % of one core; the GUI thread alone also shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=20.0)
+    args = p.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "app"), str(ROOT / "tests")]))
+    dev = subprocess.Popen([sys.executable, str(ROOT / "tests" / "ui_pty_board.py")],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        port = dev.stdout.readline().strip()
+        return run(port, args.seconds)
+    finally:
+        dev.stdin.close()
+        dev.wait(5)
+
+
+def run(port: str, seconds: float) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from stancelab.board.serial_board import SerialBoard
+    from stancelab.ui.live_view import LiveView
+    from stancelab.ui.session import LiveSession
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    session = LiveSession()
+    view = LiveView(session)
+    view.resize(1280, 800)
+    view.show()
+    latencies: list[float] = []
+    last_shown = [None]
+
+    def on_paint(t_paint: float, t_host: float) -> None:
+        if t_host != last_shown[0]:
+            last_shown[0] = t_host
+            latencies.append(t_paint - t_host)
+
+    view.canvas.cop.paint_hook = on_paint
+    session.attach(SerialBoard(port, boot_grace_s=0.2))
+    warm_end = time.monotonic() + 2.0
+    while time.monotonic() < warm_end:
+        app.processEvents()
+        time.sleep(0.0005)
+    latencies.clear()
+    samples0 = len(session.history)  # noqa: F841 - ring buffer is capped; count via state
+    cpu0, thread0, wall0 = time.process_time(), time.thread_time(), time.monotonic()
+    st0 = session.source.state
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    wall = time.monotonic() - wall0
+    cpu = time.process_time() - cpu0
+    gui = time.thread_time() - thread0
+    st = session.source.state
+    session.detach()
+    view.close()
+    lat = np.array(latencies or [np.nan]) * 1e3
+    print(f"live view, {wall:.1f} s at {st.rate_sps:.1f} samples/s over a pty "
+          f"(lost frames {st.lost_frames - st0.lost_frames})")
+    print(f"latency bytes->COP painted: p50 {np.percentile(lat, 50):.2f} ms, "
+          f"p99 {np.percentile(lat, 99):.2f} ms, max {np.max(lat):.2f} ms (n={len(latencies)})")
+    print(f"COP paints per second: {len(latencies) / wall:.1f}")
+    print(f"CPU: {100 * cpu / wall:.1f} % of one core (app process), "
+          f"GUI thread {100 * gui / wall:.1f} %")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+          "(other work on the machine inflates latency; compare runs at low load)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
