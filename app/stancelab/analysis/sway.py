@@ -102,13 +102,15 @@ def hull_area(x: np.ndarray, y: np.ndarray) -> float:
     idx = _octagon(x, y)
     px, py = x[idx], y[idx]
     ex, ey = np.roll(px, -1) - px, np.roll(py, -1) - py
-    edges = [(ex[i], ey[i], px[i], py[i]) for i in range(8) if ex[i] != 0.0 or ey[i] != 0.0]
+    # Strictly left of every edge (counter-clockwise): ex*y - ey*x > ex*py - ey*px.
+    edges = [(ex[i], ey[i], ex[i] * py[i] - ey[i] * px[i]) for i in range(8)
+             if ex[i] != 0.0 or ey[i] != 0.0]
     keep_x, keep_y = [px], [py]
     for a in _blocks(x.size):
         cx, cy = x[a:a + _CHUNK], y[a:a + _CHUNK]
         inside = np.ones(cx.size, dtype=bool)
-        for exi, eyi, pxi, pyi in edges:
-            inside &= exi * (cy - pyi) - eyi * (cx - pxi) > 0.0
+        for exi, eyi, k in edges:
+            inside &= exi * cy - eyi * cx > k
         out = ~inside
         keep_x.append(cx[out])
         keep_y.append(cy[out])
