@@ -1,0 +1,37 @@
+"""Start-up choices: which board, which banner."""
+
+from __future__ import annotations
+
+import argparse
+
+import ui_helpers
+from stancelab.board.serial_board import SerialBoard
+from stancelab.board.simulated import SimulatedBoard
+from stancelab.ui.app import SIMULATED_BANNER, choose_source
+
+qt_guard = ui_helpers.qt_guard
+
+
+def _args(**kw):
+    return argparse.Namespace(**{"simulate": False, "port": None, "seed": 0, **kw})
+
+
+def test_simulate_forces_the_simulated_board():
+    src, banner = choose_source(_args(simulate=True))
+    assert isinstance(src, SimulatedBoard)
+    assert banner == "Simulated board"
+
+
+def test_port_forces_that_port():
+    src, banner = choose_source(_args(port="/dev/ttyUSB7"))
+    assert isinstance(src, SerialBoard) and src.port == "/dev/ttyUSB7"
+    assert banner is None
+
+
+def test_no_board_found_starts_the_simulated_board_with_a_banner(monkeypatch):
+    from stancelab.board import ports
+
+    monkeypatch.setattr(ports, "find_board", lambda *a, **k: None)
+    src, banner = choose_source(_args())
+    assert isinstance(src, SimulatedBoard)
+    assert banner == SIMULATED_BANNER
