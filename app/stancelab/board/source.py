@@ -115,8 +115,9 @@ class Source(ABC):
         """Drain queued samples, waiting up to ``timeout`` seconds for the first one."""
         with self._cond:
             if not self._queue and timeout > 0:
-                self._cond.wait_for(lambda: bool(self._queue) or not self._state.connected,
-                                    timeout)
+                # Wait out the timeout even while disconnected, so a consumer loop that relies
+                # on it does not spin while a board reconnects.
+                self._cond.wait_for(lambda: bool(self._queue), timeout)
             n = len(self._queue) if max_samples is None else min(max_samples, len(self._queue))
             return [self._queue.popleft() for _ in range(n)]
 
