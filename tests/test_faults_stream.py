@@ -230,10 +230,10 @@ def _one_stream(rng, kind, pool, s, tally):
         tally["candidates"] += sum(1 for ok in intact if not ok) + data.count(b"\xa5\x5a")
         out = _feed_chunked(dec, data, rng)
         tally["bytes"] += len(data)
-        spans, chance = _spans(_raws(out, truth), data, encoded)
+        raws = _raws(out, truth)
+        spans, chance = _spans(raws, data, encoded)
         tally["chance_valid"] += len(chance)
         at_pos = {a for a, _ in spans}
-        swallowed = 0
         for at, k, after in valid_at:
             if at in at_pos:
                 tally["valid_after_garbage_delivered" if after else "valid_delivered"] += 1
@@ -242,15 +242,19 @@ def _one_stream(rng, kind, pool, s, tally):
             if not over:
                 raise StreamFailure(f"valid frame {k} at byte {at} (after damage: {after}) was "
                                     f"not delivered; stream {data.hex()}")
-            swallowed += 1
             # What accepted the overlapping bytes: a chance-valid frame, or a frame truncated by
             # its last byte whose CRC high byte equals the next frame's 0xA5 sync (1 in 256).
             a, b = over[0]
             tally["valid_swallowed_by_chance_frame" if data[a:b] not in encoded
                   else "valid_swallowed_by_completed_truncation"] += 1
-        if not chance and not swallowed:
+        if not chance:
             # Damaged frames are lost frames: the count is exact between first and last delivered.
-            idx = [k for _, k, _ in valid_at]
+            # (A damaged frame can still arrive whole: a truncated frame completed by following
+            # bytes that happen to match its CRC is the original frame, rightly accepted.)
+            index = {r: k for k, r in enumerate(rows)}
+            idx = [index[r] for r in raws]
+            if idx != sorted(set(idx)):
+                raise StreamFailure(f"frames delivered out of order or twice: {idx}")
             if idx:
                 want = (idx[-1] - idx[0] + 1) - len(idx)
                 if dec.stats.lost_frames != want:
