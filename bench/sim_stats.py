@@ -9,6 +9,7 @@ COP sampled at 80 Hz, no filter.
 from __future__ import annotations
 
 import argparse
+import math
 import pathlib
 
 import numpy as np
@@ -16,6 +17,7 @@ from scipy import stats
 
 from stancelab.board import protocol
 from stancelab.board.virtual import VirtualBoard
+from stancelab.sim import athlete as athlete_module
 from stancelab.sim.athlete import VirtualAthlete
 
 # (stance, eyes, seconds): target ranges, see docs/simulator.md
@@ -25,7 +27,7 @@ TARGETS = {
     ("left", "open", 30): {"area": (250, 1500), "v": (20, 55), "mf": (0.5, 1.6)},
     ("left", "closed", 30): {"area": (800, 5000), "v": (45, 130), "mf": (0.6, 2.0)},
 }
-REFERENCE = pathlib.Path("/work/shared/reference/hbedb_BDS00001.csv")
+REFERENCE = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data" / "hbedb_BDS00001.csv"
 
 
 def sway_metrics(x_mm, y_mm, fs):
@@ -45,6 +47,32 @@ def athlete_metrics(stance, eyes, seconds, seed, weakness=None, fs=80.0):
     t = 5.0 + np.arange(int(seconds * fs)) / fs
     cop = a.cop_mm(t)
     return sway_metrics(cop[:, 0], cop[:, 1], fs)
+
+
+def unbounded_metrics(stance, eyes, seconds, seed, weakness=None):
+    """The same sway with the base-of-support bounds switched off, to show what they change."""
+    saved = athlete_module.SOFT_LIMIT_KNEE, athlete_module.SWAY_CUT_AT_LIMIT
+    athlete_module.SOFT_LIMIT_KNEE, athlete_module.SWAY_CUT_AT_LIMIT = math.inf, 0.0
+    try:
+        return athlete_metrics(stance, eyes, seconds, seed, weakness)
+    finally:
+        athlete_module.SOFT_LIMIT_KNEE, athlete_module.SWAY_CUT_AT_LIMIT = saved
+
+
+def clock_excursions(leg, seed, weakness, hold_s=4.0, fs=80.0):
+    """Lean toward each clock target at 100 % of the edge, hold 4 s, return to the centre; the
+    largest COP excursion along each direction as % of the foot's edge distance (truth COP)."""
+    a = VirtualAthlete(stance=leg, weakness=weakness, seed=seed, touchdowns_per_min=0.0)
+    foot = a.feet[leg]
+    t, out = 2.0, {}
+    for hour, x, y in foot.clock_targets(1.0):
+        plan = a.lean_to((x, y), t)
+        ts = np.arange(plan.start_s, plan.end_s + hold_s, 1 / fs)
+        angle = foot.clock_angle(hour)
+        along = a.cop_mm(ts) @ np.array([math.cos(angle), math.sin(angle)])
+        out[hour] = 100 * along.max() / foot.edge_distance(angle)
+        t = a.lean_to(None, ts[-1]).end_s + 1.0
+    return out
 
 
 def through_the_board(seed):
@@ -98,6 +126,26 @@ def main() -> None:
         print(f"single {side:<5} open, left weakness 0.3: median area "
               f"{np.median([m['area'] for m in ms]):.0f} mm2, v {np.median([m['v'] for m in ms]):.1f}"
               " mm/s")
+    changes = []
+    for seed in range(args.seeds):
+        b = athlete_metrics("left", "closed", 30, seed, {"left": 0.3})
+        f = unbounded_metrics("left", "closed", 30, seed, {"left": 0.3})
+        changes.append([100 * (b[k] / f[k] - 1) for k in ("area", "v", "mf")])
+    worst = np.abs(np.array(changes)).max(axis=0)
+    print("base-of-support bounds vs none, single-leg eyes closed, weak leg 0.3 (largest sway): "
+          f"largest change over seeds: area {worst[0]:.2f} %, v {worst[1]:.2f} %, mf "
+          f"{worst[2]:.2f} %")
+    strong = np.array([[clock_excursions("right", s, {"left": 0.4})[h] for h in range(1, 13)]
+                       for s in range(args.seeds)])
+    weak = np.array([[clock_excursions("left", s, {"left": 0.4})[h] for h in range(1, 13)]
+                     for s in range(args.seeds)])
+    print(f"clock, 100 % targets, hold 4 s, left weakness 0.4 ({args.seeds} seeds): max excursion "
+          "% of edge, median strong (right) / weak (left) per hour:")
+    print("  " + "  ".join(f"{h}: {np.median(strong[:, h - 1]):.0f}/{np.median(weak[:, h - 1]):.0f}"
+                           for h in range(1, 13)))
+    print(f"  strong > weak in {np.count_nonzero(strong > weak)} of {strong.size} "
+          f"(seed, hour) pairs; largest excursion {max(strong.max(), weak.max()):.1f} %; mean "
+          f"strong {strong.mean():.1f} %, weak {weak.mean():.1f} %")
     for seed in range(3):
         board_m, truth_m = through_the_board(seed)
         print(f"through the board (seed {seed}, two-leg open 60 s, tare + nominal gains): area "

@@ -12,7 +12,8 @@ import pytest
 from scipy import stats
 
 from stancelab.geometry import BoardGeometry, G
-from stancelab.sim.athlete import VirtualAthlete, corner_loads
+from stancelab.sim import athlete as athlete_module
+from stancelab.sim.athlete import STANCE_SHIFT_S, VirtualAthlete, corner_loads, soft_limit
 
 FS = 80.0
 RANGES = {
@@ -187,3 +188,100 @@ def test_bad_arguments_are_named():
         VirtualAthlete(stance="one")
     with pytest.raises(ValueError, match="weakness"):
         VirtualAthlete(weakness={"middle": 0.2})
+
+
+# ------------------------------------------------------------ the base of support bounds the COP
+def inside(poly, pts):
+    """Even-odd ray casting, independent of the athlete's radial limit."""
+    x, y = pts[:, 0][:, None], pts[:, 1][:, None]
+    x0, y0 = poly[:, 0][None, :], poly[:, 1][None, :]
+    x1, y1 = np.roll(poly[:, 0], -1)[None, :], np.roll(poly[:, 1], -1)[None, :]
+    crosses = ((y0 > y) != (y1 > y)) & (x < x0 + (y - y0) * (x1 - x0) / (y1 - y0 + 1e-300))
+    return crosses.sum(axis=1) % 2 == 1
+
+
+def test_soft_limit_is_smooth_and_never_reaches_the_edge():
+    u = np.linspace(0.0, 3.0, 30001)
+    s = soft_limit(u, 0.8)
+    assert np.array_equal(s[u <= 0.8], u[u <= 0.8])
+    assert np.all(s < 1.0) and np.all(np.diff(s) > 0)
+    slope = np.diff(s) / np.diff(u)
+    assert np.max(np.abs(np.diff(slope))) < 1e-3     # no kink at the knee: no velocity jump
+    assert soft_limit(np.array([0.95]), 0.8)[0] > 0.9
+
+
+def clock_excursions(leg, seed, weakness, hold_s=4.0):
+    """Lean toward each clock target at 100 % of the edge, hold, come back; max excursion
+    along each direction as % of the edge distance."""
+    a = VirtualAthlete(stance=leg, weakness=weakness, seed=seed, touchdowns_per_min=0)
+    foot = a.feet[leg]
+    t, out = 2.0, {}
+    for hour, x, y in foot.clock_targets(1.0):
+        plan = a.lean_to((x, y), t)
+        ts = np.arange(plan.start_s, plan.end_s + hold_s, 1 / FS)
+        angle = foot.clock_angle(hour)
+        along = a.cop_mm(ts) @ np.array([math.cos(angle), math.sin(angle)])
+        out[hour] = 100 * along.max() / foot.edge_distance(angle)
+        t = a.lean_to(None, ts[-1]).end_s + 1.0
+    return out
+
+
+def test_weak_leg_reaches_less_far_in_every_clock_direction():
+    # bench/sim_stats.py prints the same comparison over more seeds
+    weak = {"left": 0.4}
+    for seed in range(3):
+        strong, weak_leg = clock_excursions("right", seed, weak), clock_excursions("left", seed, weak)
+        for hour in range(1, 13):
+            assert weak_leg[hour] < strong[hour] < 100.0, (seed, hour, strong, weak_leg)
+        assert np.mean(list(strong.values())) > np.mean(list(weak_leg.values())) + 8
+
+
+def test_cop_stays_inside_the_support_outline():
+    # Weak leg, eyes closed: the largest sway, leaning hard toward every edge, then stance
+    # changes while leaning.
+    a = VirtualAthlete(stance="left", eyes="closed", weakness={"left": 0.8}, seed=4,
+                       touchdowns_per_min=0)
+    t, checks = 1.0, []
+    for stance in ("left", "right", "both"):
+        t = a.set_stance(stance, t) + STANCE_SHIFT_S + 0.01
+        poly, centre = a.support_polygon(stance), a.stance_centre_mm(stance)
+        for k in range(16):
+            ang = k * math.pi / 8
+            plan = a.lean_to(centre + 400 * np.array([math.cos(ang), math.sin(ang)]), t)
+            ts = np.arange(t, plan.end_s + 3.0, 1 / FS)
+            checks.append(inside(poly, a.cop_mm(ts)))
+            t = ts[-1] + 1 / FS
+    checks = np.concatenate(checks)
+    assert len(checks) > 10_000 and checks.all(), np.count_nonzero(~checks)
+
+
+def test_stance_change_at_the_limit_does_not_jump():
+    # Leaning out over the left foot's outside edge (-x), then standing on the right foot,
+    # whose narrower inside edge is on that side: the limit blends over the weight shift.
+    a = VirtualAthlete(stance="left", seed=5, touchdowns_per_min=0)
+    a.lean_to((-200.0, 0.0), 1.0)
+    switch = a.set_stance("right", 5.0)
+    t = np.arange(switch - 1.0, switch + 1.0, 0.001)
+    step = np.hypot(*np.diff(a.cop_mm(t), axis=0).T)
+    assert step.max() < 0.4      # mm per ms; a hard switch of the limit: ~1.5 mm at once
+
+
+def test_sway_shrinks_at_the_reach_limit_but_not_in_quiet_stance(monkeypatch):
+    a = VirtualAthlete(stance="right", seed=6, touchdowns_per_min=0)
+    foot = a.feet["right"]
+    quiet_t = np.arange(1.0, 11.0, 1 / FS)
+    quiet_sd = a.cop_mm(quiet_t).std(axis=0)
+    plan = a.lean_to((0.0, 300.0), 11.0)        # pulled in to the forward reach limit
+    held = a.cop_mm(np.arange(plan.end_s + 1.0, plan.end_s + 11.0, 1 / FS))
+    assert plan.target_mm[1] == pytest.approx(0.85 * foot.edge_distance(math.pi / 2))
+    assert np.all(held.std(axis=0) < 0.5 * quiet_sd)
+    # Quiet stance, weak leg, eyes closed: the bounds barely change the sway statistics.
+    args = {"stance": "left", "eyes": "closed", "seed": 7, "weakness": {"left": 0.3},
+            "touchdowns_per_min": 0}
+    t = 5.0 + np.arange(30 * int(FS)) / FS
+    bounded = sway(VirtualAthlete(**args).cop_mm(t))
+    monkeypatch.setattr(athlete_module, "SOFT_LIMIT_KNEE", math.inf)
+    monkeypatch.setattr(athlete_module, "SWAY_CUT_AT_LIMIT", 0.0)
+    free = sway(VirtualAthlete(**args).cop_mm(t))
+    for k in ("area", "v", "mf"):
+        assert bounded[k] == pytest.approx(free[k], rel=0.03), k

@@ -12,7 +12,11 @@ values this model measures.
 On top of the sway: a deterministic mean COP (where the feet are, plus voluntary leans made of
 minimum-jerk movements that start after a reaction time), the total load (body weight, stepping
 on and off, touchdowns of the lifted foot beside the board) and a small vertical force
-fluctuation. Everything is reproducible for a seed, and does not depend on how time is chunked
+fluctuation. The COP can never leave the base of support (the stance foot, or the convex hull of
+both feet): mean + sway goes through a smooth radial soft limit toward the support outline, and
+the sway shrinks as the mean COP nears the athlete's reach limit (someone at their limit of
+stability cannot afford to sway as freely), so a weak leg's larger sway does not buy it a larger
+reach. Everything is reproducible for a seed, and does not depend on how time is chunked
 into queries. Queries must come with non-decreasing times; commands act at ``t_s`` or, if that is
 already in the generated past, at the end of what has been generated.
 """
@@ -70,6 +74,13 @@ REACH_FORWARD, REACH_BACKWARD, REACH_LATERAL, REACH_MEDIAL = 0.85, 0.70, 0.80, 0
 TOUCHDOWNS_PER_MIN = 0.5
 TOUCHDOWN_EYES_CLOSED = 4.0
 TOUCHDOWN_PER_WEAKNESS = 5.0   # rate x (1 + 5 w)
+#: Sway near the reach limit: quiet-stance sway x (1 - SWAY_CUT_AT_LIMIT * rho^4),
+#: rho = distance of the mean COP from the stance centre / reach limit in that direction.
+SWAY_CUT_AT_LIMIT = 0.7
+#: The COP follows mean + sway unchanged up to this fraction of the support edge distance; beyond
+#: it, it is compressed smoothly (tanh) so that it approaches the edge but never reaches it.
+SOFT_LIMIT_KNEE = 0.8
+_TABLE_ANGLES = 720
 STANCE_SHIFT_S = 0.5           # weight shift between stances
 STEP_ON_S = 0.8                # load builds up when stepping on (and off)
 CROSSFADE_S = 0.5
@@ -84,6 +95,18 @@ class LeanPlan(NamedTuple):
 def _min_jerk(tau: np.ndarray) -> np.ndarray:
     tau = np.clip(tau, 0.0, 1.0)
     return tau ** 3 * (10.0 - 15.0 * tau + 6.0 * tau * tau)
+
+
+def soft_limit(u: np.ndarray, knee: float = SOFT_LIMIT_KNEE) -> np.ndarray:
+    """Radial soft saturation of a distance ``u`` in units of the edge distance.
+
+    Identity up to ``knee``, then knee + (1 - knee) tanh((u - knee) / (1 - knee)): continuous
+    with a continuous first and second derivative, increasing, and always below 1, so a COP
+    moving smoothly outward slows down toward the edge without a velocity jump and never
+    crosses it."""
+    u = np.asarray(u, dtype=float)
+    over = np.maximum(u - knee, 0.0)
+    return np.where(u > knee, knee + (1.0 - knee) * np.tanh(over / (1.0 - knee)), u)
 
 
 def _design(p: SwayParams) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +193,7 @@ class VirtualAthlete:
         self._sway_seeds = dict(zip([(s, e) for s in ("both", "left", "right") for e in EYES],
                                     self._ss_sway.spawn(6)))
         self._processes: dict[tuple[str, str], _SwayProcess] = {}
+        self._tables: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._g0 = 0                     # grid index of the first stored point
         self._grid = np.zeros((0, 3))    # ML mm, AP mm, vertical m/s^2
         self.plans: list[LeanPlan] = []
@@ -284,16 +308,86 @@ class VirtualAthlete:
         stance = stance or self.stance
         centre = self.stance_centre_mm(stance)
         edge = ray_polygon_distance(self.support_polygon(stance) - centre, angle_rad)
-        dx, dy = math.cos(angle_rad), math.sin(angle_rad)
-        ap = REACH_FORWARD if dy > 0 else REACH_BACKWARD
+        return edge * float(self._reach_fraction(np.asarray(angle_rad, dtype=float), stance))
+
+    def _reach_fraction(self, angle_rad: np.ndarray, stance: str) -> np.ndarray:
+        """Reach limit / support edge distance per direction (vectorised)."""
+        dx, dy = np.cos(angle_rad), np.sin(angle_rad)
+        ap = np.where(dy > 0, REACH_FORWARD, REACH_BACKWARD)
         if stance in ("left", "right"):
             lateral = (dx > 0) == (stance == "right")
-            ml = REACH_LATERAL if lateral else REACH_MEDIAL
+            ml = np.where(lateral, REACH_LATERAL, REACH_MEDIAL)
             weak = 1.0 - 0.5 * self.weakness[stance]
         else:
             ml = REACH_LATERAL
-            weak = 1.0 - 0.5 * self.weakness["left" if dx < 0 else "right"] * dx * dx
-        return edge * (ap * dy * dy + ml * dx * dx) * weak
+            weak = 1.0 - 0.5 * np.where(dx < 0, self.weakness["left"],
+                                         self.weakness["right"]) * dx * dx
+        return (ap * dy * dy + ml * dx * dx) * weak
+
+    # ------------------------------------------------------------ base of support
+    def _support_table(self, stance: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(angles, edge distance, reach limit) around the stance centre, for interpolation."""
+        if stance not in self._tables:
+            centre = self.stance_centre_mm(stance)
+            poly = self.support_polygon(stance) - centre
+            ang = np.linspace(-math.pi, math.pi, _TABLE_ANGLES, endpoint=False)
+            edge = np.array([ray_polygon_distance(poly, a) for a in ang])
+            self._tables[stance] = (ang, edge, edge * self._reach_fraction(ang, stance))
+        return self._tables[stance]
+
+    def _bounded(self, stance: str, mean: np.ndarray, sway: np.ndarray) -> np.ndarray:
+        """COP on one base of support: sway shrunk near the reach limit, then soft-limited to
+        stay inside the support outline."""
+        ang, edge, reach = self._support_table(stance)
+        centre = self.stance_centre_mm(stance)
+        m = mean - centre
+        rm = np.hypot(m[:, 0], m[:, 1])
+        k = np.ones(len(m))
+        lean = rm > 1e-9     # only samples away from the centre need the reach (speed)
+        if lean.any():
+            lim = np.interp(np.arctan2(m[lean, 1], m[lean, 0]), ang, reach, period=2 * math.pi)
+            k[lean] = 1.0 - SWAY_CUT_AT_LIMIT * np.minimum(rm[lean] / lim, 1.0) ** 4
+        raw = m + k[:, None] * sway
+        r = np.hypot(raw[:, 0], raw[:, 1])
+        scale = np.ones(len(r))
+        near = np.flatnonzero(r > SOFT_LIMIT_KNEE * edge.min())
+        if near.size:
+            u = r[near] / np.interp(np.arctan2(raw[near, 1], raw[near, 0]), ang, edge,
+                                    period=2 * math.pi)
+            out = u > SOFT_LIMIT_KNEE
+            scale[near[out]] = soft_limit(u[out], SOFT_LIMIT_KNEE) / u[out]
+        return centre + raw * scale[:, None]
+
+    def _support_segments(self) -> list[tuple[float, str]]:
+        """(start time, base of support) from the timeline; "off" keeps the two-foot base."""
+        out: list[tuple[float, str]] = []
+        for t, stance, _ in self._timeline:
+            base = "both" if stance == "off" else stance
+            if not out or out[-1][1] != base:
+                out.append((t, base))
+        return out
+
+    def _cop(self, t: np.ndarray, mean: np.ndarray, sway: np.ndarray) -> np.ndarray:
+        """Bounded COP; across a stance change the limit blends from the old base of support to
+        the new one over the weight shift (STANCE_SHIFT_S), so the COP never jumps."""
+        segs = self._support_segments()
+        j0 = 0
+        for j, (t0, _) in enumerate(segs):
+            if t0 + STANCE_SHIFT_S <= t.min():
+                j0 = j
+        done: dict[str, np.ndarray] = {}
+
+        def on(stance):
+            if stance not in done:
+                done[stance] = self._bounded(stance, mean, sway)
+            return done[stance]
+
+        cop = on(segs[j0][1]).copy()
+        for j in range(j0 + 1, len(segs)):
+            w = _min_jerk((t - segs[j][0]) / STANCE_SHIFT_S)
+            if w.any():
+                cop += w[:, None] * (on(segs[j][1]) - on(segs[j - 1][1]))
+        return cop
 
     # ------------------------------------------------------------ sway generation
     def _key(self, stance: str, eyes: str) -> tuple[str, str] | None:
@@ -421,7 +515,7 @@ class VirtualAthlete:
         if len(t) == 0:
             return np.zeros((0, 2)), np.zeros(0)
         g = self._sample_grid(t)
-        cop = self.mean_cop_mm(t) + g[:, :2]
+        cop = self._cop(t, self.mean_cop_mm(t), g[:, :2])
         load = self._steps(t, self._load_steps, self._load0)
         for t0, dur, depth in self._touchdowns:
             ramp = 0.1
