@@ -26,8 +26,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "app"))
 from stancelab.analysis import NO_FILTER, AnalysisSettings, prepare, sway_metrics
 from stancelab.analysis.reference_impl import reference_sway
 
-REFERENCE = pathlib.Path(os.environ.get("STANCELAB_REFERENCE_CSV",
-                                        "/work/shared/reference/hbedb_BDS00001.csv"))
+_DEFAULT_REFERENCE = (pathlib.Path(__file__).resolve().parents[1] / "tests" / "data"
+                      / "hbedb_BDS00001.csv")
+REFERENCE = pathlib.Path(os.environ.get("STANCELAB_REFERENCE_CSV", str(_DEFAULT_REFERENCE)))
 FS = 80.0
 BUDGET_MS = {"1 h": 70.0, "30 s": 1.5}
 

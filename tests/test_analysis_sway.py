@@ -20,14 +20,15 @@ from stancelab.analysis.reference_impl import (
 )
 from stancelab.analysis.sway import hull_area, prediction_factor
 
-REFERENCE = pathlib.Path(os.environ.get("STANCELAB_REFERENCE_CSV",
-                                        "/work/shared/reference/hbedb_BDS00001.csv"))
+_DEFAULT_REFERENCE = (pathlib.Path(__file__).resolve().parents[1] / "tests" / "data"
+                      / "hbedb_BDS00001.csv")
+REFERENCE = pathlib.Path(os.environ.get("STANCELAB_REFERENCE_CSV", str(_DEFAULT_REFERENCE)))
 REL = 1e-9
 
 
 def load_reference():
     if not REFERENCE.exists():
-        pytest.skip(f"reference recording not found at {REFERENCE}; set STANCELAB_REFERENCE_CSV")
+        pytest.fail(f"reference recording not found at {REFERENCE} (it ships in tests/data/)")
     d = np.genfromtxt(REFERENCE, delimiter=",", skip_header=1)
     return d[:, 0] / 100.0, d[:, 7] * 10.0, d[:, 8] * 10.0  # s, mm, mm (100 Hz, COP in cm)
 
