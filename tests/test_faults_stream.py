@@ -18,7 +18,10 @@ Guarantees checked on every stream (see docs/reliability.md, "Corrupted streams"
    candidate header); these are counted and their rate is checked against that bound;
 3. resynchronisation: every valid frame that starts at or after the end of a damaged or garbage
    segment is delivered, unless a chance-valid frame overlaps it (so no valid byte is lost after
-   the garbage ends: resync within the first frame);
+   the garbage ends: resync within the first frame). A false header that starts in the garbage
+   can hold the decoder until MAX_FRAME bytes from its start have arrived, i.e. at most 11 bytes
+   past the end of that first valid frame, so each damaged stream is followed by MAX_FRAME
+   zero bytes (the stream going on);
 4. sequence streams: the frames delivered are exactly those whose sequence number is newer than
    every frame delivered before (duplicates and late frames dropped), ``lost_frames`` equals the
    sequence numbers missing between the first and last frame delivered, and ``duplicates`` the
@@ -227,6 +230,9 @@ def _one_stream(rng, kind, pool, s, tally):
     encoded = set(rows)
     if kind in ("damaged", "sequence-damaged"):
         data, valid_at, intact = _build_damaged(rng, rows)
+        # The stream goes on: a false header in the garbage may hold the decoder until up to
+        # MAX_FRAME bytes from its start have arrived (< 11 bytes past the next valid frame).
+        data += bytes(p.MAX_FRAME)
         tally["candidates"] += sum(1 for ok in intact if not ok) + data.count(b"\xa5\x5a")
         out = _feed_chunked(dec, data, rng)
         tally["bytes"] += len(data)
@@ -361,3 +367,14 @@ def test_reordered_frame_is_dropped_not_delivered_out_of_order():
     out = dec.feed(f[0] + f[2] + f[1] + f[3] + f[3] + f[4])
     assert [m.seq for m in out] == [p.SEQ_MOD - 2, 0, 1, 2]
     assert dec.stats.lost_frames == 1 and dec.stats.duplicates == 2
+
+
+def test_false_header_holds_the_next_frame_for_at_most_eleven_bytes():
+    """A header with length 31 two bytes before a valid frame asks for 37 bytes: the valid frame
+    waits until 11 bytes after it have arrived (part of the next frame), then comes out whole."""
+    frames = _frames(2)
+    dec = p.Decoder()
+    assert dec.feed(b"\x01\x02\xa5\x5a\xef\x1f" + frames[0]) == []
+    assert dec.feed(frames[1][:6]) == []
+    out = dec.feed(frames[1][6:11]) + dec.feed(frames[1][11:])
+    assert [p.encode_sample(*m) for m in out] == frames
