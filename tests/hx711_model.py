@@ -5,7 +5,7 @@ Time never comes from the wall clock: each GPIO call advances a :class:`VirtualC
 fixed cost (``call_s``) and sleeps advance it by exactly the time asked for, so the library's
 own 60 us pulse checks see modelled timing, not the luck of the test machine's scheduler.
 
-Datasheet points enforced (see /work/shared/FIRMWARE_NOTES.md, "HX711 datasheet points"):
+Datasheet points enforced (HX711 datasheet; see also docs/firmware.md):
 
 * DOUT high = not ready; it falls when a conversion is ready. Conversions complete every
   1/rate s (10 or 80 SPS by the RATE pin), each chip with its own oscillator error (ppm) and

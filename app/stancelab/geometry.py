@@ -7,6 +7,7 @@ live here because the simulator, the drills, the metrics and the views must all 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -94,23 +95,14 @@ class FootModel:
         return 1.0 if self.side == "right" else -1.0
 
     def outline(self, points_per_side: int = 48) -> np.ndarray:
-        """Closed-free polygon (N, 2) in mm, counter-clockwise, centroid at the origin."""
-        s = np.linspace(0.0, 1.0, points_per_side)
-        lat = np.interp(s, _S, _LATERAL) * self.width
-        med = np.interp(s, _S, _MEDIAL) * self.width
-        v = (s - 0.5) * self.length_mm
-        # Round the heel and toe ends: pull the end points' widths in along a quarter circle.
-        sign = self.lateral_sign
-        lat_side = np.column_stack([sign * lat, v])
-        med_side = np.column_stack([-sign * med, v])[::-1]
-        poly = np.vstack([lat_side, med_side[1:-1]])
-        if _signed_area(poly) < 0:
-            poly = poly[::-1]
-        return poly - polygon_centroid(poly)
+        """Open polygon (N, 2) in mm (last vertex not repeated), counter-clockwise, centroid
+        at the origin. Cached: a FootModel is immutable."""
+        return _outline(self.length_mm, self.width, self.lateral_sign, points_per_side).copy()
 
     def edge_distance(self, angle_rad: float) -> float:
         """Distance from the foot centre to its outline along a direction (math angle)."""
-        return ray_polygon_distance(self.outline(), angle_rad)
+        return ray_polygon_distance(_outline(self.length_mm, self.width, self.lateral_sign, 48),
+                                    angle_rad)
 
     def clock_angle(self, hour: float) -> float:
         """Math angle (rad, from +x, counter-clockwise) of a clock target on this foot.
@@ -132,6 +124,22 @@ class FootModel:
 
     def area_mm2(self) -> float:
         return abs(_signed_area(self.outline()))
+
+
+@functools.lru_cache(maxsize=64)
+def _outline(length_mm: float, width_mm: float, sign: float, points_per_side: int) -> np.ndarray:
+    s = np.linspace(0.0, 1.0, points_per_side)
+    lat = np.interp(s, _S, _LATERAL) * width_mm
+    med = np.interp(s, _S, _MEDIAL) * width_mm
+    v = (s - 0.5) * length_mm
+    lat_side = np.column_stack([sign * lat, v])
+    med_side = np.column_stack([-sign * med, v])[::-1]
+    poly = np.vstack([lat_side, med_side[1:-1]])
+    if _signed_area(poly) < 0:
+        poly = poly[::-1]
+    poly = poly - polygon_centroid(poly)
+    poly.setflags(write=False)
+    return poly
 
 
 def _signed_area(poly: np.ndarray) -> float:
