@@ -46,7 +46,7 @@ class BoardGeometry:
                 "width_mm": self.width_mm, "depth_mm": self.depth_mm}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "BoardGeometry":
+    def from_dict(cls, d: dict) -> BoardGeometry:
         return cls(tuple(tuple(float(v) for v in c) for c in d["cells_mm"]),
                    float(d["width_mm"]), float(d["depth_mm"]))
 
