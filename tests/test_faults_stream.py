@@ -19,7 +19,7 @@ Guarantees checked on every stream (see docs/reliability.md, "Corrupted streams"
 3. resynchronisation: every valid frame that starts at or after the end of a damaged or garbage
    segment is delivered, unless a chance-valid frame overlaps it (so no valid byte is lost after
    the garbage ends: resync within the first frame). A false header that starts in the garbage
-   can hold the decoder until MAX_FRAME bytes from its start have arrived, i.e. at most 11 bytes
+   can hold the decoder until MAX_FRAME bytes from its start have arrived, i.e. at most 8 bytes
    past the end of that first valid frame, so each damaged stream is followed by MAX_FRAME
    zero bytes (the stream going on);
 4. sequence streams: the frames delivered are exactly those whose sequence number is newer than
@@ -231,7 +231,7 @@ def _one_stream(rng, kind, pool, s, tally):
     if kind in ("damaged", "sequence-damaged"):
         data, valid_at, intact = _build_damaged(rng, rows)
         # The stream goes on: a false header in the garbage may hold the decoder until up to
-        # MAX_FRAME bytes from its start have arrived (< 11 bytes past the next valid frame).
+        # MAX_FRAME bytes from its start have arrived (<= 8 bytes past the next valid frame).
         data += bytes(p.MAX_FRAME)
         tally["candidates"] += sum(1 for ok in intact if not ok) + data.count(b"\xa5\x5a")
         out = _feed_chunked(dec, data, rng)
@@ -369,12 +369,12 @@ def test_reordered_frame_is_dropped_not_delivered_out_of_order():
     assert dec.stats.lost_frames == 1 and dec.stats.duplicates == 2
 
 
-def test_false_header_holds_the_next_frame_for_at_most_eleven_bytes():
-    """A header with length 31 two bytes before a valid frame asks for 37 bytes: the valid frame
-    waits until 11 bytes after it have arrived (part of the next frame), then comes out whole."""
+def test_false_header_holds_the_next_frame_for_at_most_eight_bytes():
+    """The worst case: a header of length 32 right before a valid frame asks for 38 bytes from
+    its start, so the valid frame waits until 8 bytes after it have arrived, then comes out."""
     frames = _frames(2)
     dec = p.Decoder()
-    assert dec.feed(b"\x01\x02\xa5\x5a\xef\x1f" + frames[0]) == []
-    assert dec.feed(frames[1][:6]) == []
-    out = dec.feed(frames[1][6:11]) + dec.feed(frames[1][11:])
+    assert dec.feed(b"\x01\x02\xa5\x5a\xef\x20" + frames[0]) == []
+    assert dec.feed(frames[1][:7]) == []
+    out = dec.feed(frames[1][7:8]) + dec.feed(frames[1][8:])
     assert [p.encode_sample(*m) for m in out] == frames
