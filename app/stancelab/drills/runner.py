@@ -122,43 +122,59 @@ class DrillRunner:
             self.close()
 
     # ------------------------------------------------------------------ storage
-    def _quiesce(self, keep: int | None = None) -> None:
-        """Commit pending sample writes: SQLite allows one writing connection at a time."""
-        for k, w in self._writers.items():
-            if k != keep:
-                w.commit()
+    def commit_pending(self) -> None:
+        """Commit the sample writer's open transaction.
+
+        SQLite has one writer at a time and the writer holds its transaction open for up to
+        ``commit_interval_s``; anything in this process that writes through another connection
+        (the Storage) must call this first, or it waits for the busy timeout on a lock that
+        only this thread could release."""
+        for w in self._writers.values():
+            w.commit()
 
     def _record(self, samples, events, labels) -> None:
+        """Store samples and trial boundaries in the order they happened: a trial's samples,
+        then its TrialDone (writer closed, trial finished), then the next TrialStarted."""
         if self.store is None:
             return
-        for e in events:
-            if isinstance(e, TrialStarted):
-                self._quiesce()
-                trial = self.store.start_trial(self.session_id, e.drill, leg=e.leg,
-                                               condition=e.condition, settings=e.settings)
-                self.trial_ids[e.index] = trial.id
-                self._writers[e.index] = self.store.sample_writer(trial.id)
+        i = 0
         start = 0
         while start < len(samples):
             k = labels[start][0]
             end = start
             while end < len(samples) and labels[end][0] == k:
                 end += 1
+            if k is not None and k not in self._writers:
+                while i < len(events):     # the events up to this trial's start
+                    e = events[i]
+                    i += 1
+                    self._on_event(e)
+                    if isinstance(e, TrialStarted) and e.index == k:
+                        break
             if k is not None and k in self._writers:
-                self._quiesce(keep=k)
                 self._writers[k].extend(samples[start:end],
                                         phase=[lab[1] for lab in labels[start:end]],
                                         target=[lab[2] for lab in labels[start:end]])
                 self.samples_written += end - start
             start = end
-        for e in events:
-            if isinstance(e, TrialDone):
-                r = e.result
-                writer = self._writers.pop(r.index, None)
-                if writer is not None:
-                    writer.close()
-                tid = self.trial_ids.get(r.index)
-                if tid is not None:
-                    self._quiesce()
+        for e in events[i:]:
+            self._on_event(e)
+
+    def _on_event(self, e) -> None:
+        if isinstance(e, TrialStarted):
+            self.commit_pending()
+            trial = self.store.start_trial(self.session_id, e.drill, leg=e.leg,
+                                           condition=e.condition, settings=e.settings)
+            self.trial_ids[e.index] = trial.id
+            self._writers[e.index] = self.store.sample_writer(trial.id)
+        elif isinstance(e, TrialDone):
+            r = e.result
+            writer = self._writers.pop(r.index, None)
+            if writer is not None:
+                writer.close()
+            tid = self.trial_ids.get(r.index)
+            if tid is not None:
+                self.commit_pending()
+                with self.store.transaction():
                     self.store.update_metrics(tid, r.metrics)
                     self.store.finish_trial(tid, r.status, r.reason)
