@@ -83,6 +83,7 @@ class Source(ABC):
         self._state = SourceState(kind=self.kind, description=description)
         self._queue: deque[Sample] = deque(maxlen=max_queue)
         self._cond = threading.Condition()
+        self._listener = None
         self.dropped_from_queue = 0
 
     # -- lifecycle
@@ -121,13 +122,24 @@ class Source(ABC):
             n = len(self._queue) if max_samples is None else min(max_samples, len(self._queue))
             return [self._queue.popleft() for _ in range(n)]
 
+    def set_listener(self, listener=None) -> None:
+        """Have ``listener()`` called, from the thread that pushes, whenever the queue goes from
+        empty to non-empty: a consumer that drains everything on each call (a GUI) is woken
+        once per batch instead of polling, and never once per queued sample. None removes it."""
+        with self._cond:
+            self._listener = listener
+
     def _push(self, samples) -> None:
         with self._cond:
+            was_empty = not self._queue
             room = self._queue.maxlen - len(self._queue)
             if len(samples) > room:
                 self.dropped_from_queue += len(samples) - room
             self._queue.extend(samples)
             self._cond.notify_all()
+            listener = self._listener if was_empty and self._queue else None
+        if listener is not None:
+            listener()   # outside the lock: the listener may read right away
 
     # -- state
     @property
