@@ -5,6 +5,9 @@ from __future__ import annotations
 import sys
 import time
 
+#: An unplugged board that is back within this many seconds continues the same recording.
+RECONNECT_WAIT_S = 10.0
+
 
 def register(sub, add_source_args) -> None:
     sp = sub.add_parser("record", help="record raw samples into the database (and a CSV)")
@@ -15,6 +18,9 @@ def register(sub, add_source_args) -> None:
     sp.add_argument("--out", metavar="FILE.csv", help="also export the recording to this CSV")
     sp.add_argument("--fast", action="store_true",
                     help="simulated board or replay: run faster than real time")
+    sp.add_argument("--reconnect-wait", type=float, default=RECONNECT_WAIT_S, metavar="S",
+                    help="how long to wait for an unplugged board to come back before the "
+                         f"recording stops as interrupted ({RECONNECT_WAIT_S:g})")
     sp.set_defaults(func=cmd_record)
 
     sp = sub.add_parser("sessions", help="list recorded sessions and their trials")
@@ -92,6 +98,7 @@ class Progress:
 def cmd_record(args) -> int:
     from . import calibration as cal
     from .cli import open_source
+    from .storage import StorageError
 
     if args.seconds <= 0:
         raise _user_error("--seconds must be more than 0")
@@ -102,6 +109,8 @@ def cmd_record(args) -> int:
         raise _user_error("--fast works with --simulate or --replay, not with a real board")
     src = open_source(args, realtime=realtime)
     status, reason, n, lost = "completed", None, 0, 0
+    gaps: list[list[float]] = []    # device time [last sample before, first sample after]
+    db_error = None
     try:
         st = src.state
         calib = cal.for_board(st.board_id, st.firmware)
@@ -119,7 +128,7 @@ def cmd_record(args) -> int:
                   file=sys.stderr)
         progress = Progress(args.seconds)
         writer = store.sample_writer(trial.id)
-        t0 = None
+        t0 = last_t = None
         disconnected_since = None
         try:
             src.start()
@@ -128,9 +137,12 @@ def cmd_record(args) -> int:
                 if samples:
                     if t0 is None:
                         t0 = samples[0].t_s
+                    if gaps and gaps[-1][1] is None:
+                        gaps[-1][1] = samples[0].t_s
                     keep = [s for s in samples if s.t_s - t0 < args.seconds]
                     writer.extend(keep)
                     n += len(keep)
+                    last_t = samples[-1].t_s
                     if len(keep) < len(samples):
                         break
                 else:
@@ -140,11 +152,20 @@ def cmd_record(args) -> int:
                 if not st.connected:
                     if st.kind == "replay":
                         break  # end of file
-                    disconnected_since = disconnected_since or time.monotonic()
-                    if time.monotonic() - disconnected_since > 10.0:
-                        status, reason = "interrupted", (st.error or "the board disconnected")
+                    if disconnected_since is None:
+                        disconnected_since = time.monotonic()
+                        gaps.append([last_t, None])
+                        progress.finish()
+                        print(f"{st.error or 'The board disconnected.'} Waiting up to "
+                              f"{args.reconnect_wait:g} s for it.", file=sys.stderr)
+                    if time.monotonic() - disconnected_since > args.reconnect_wait:
+                        status, reason = "interrupted", (
+                            f"the board disconnected and did not come back within "
+                            f"{args.reconnect_wait:g} s; {n} samples kept")
                         break
-                else:
+                elif disconnected_since is not None:
+                    print(f"The board is back after {time.monotonic() - disconnected_since:.1f} s;"
+                          " recording continues.", file=sys.stderr)
                     disconnected_since = None
                 done = (samples[-1].t_s - t0) if samples and t0 is not None else None
                 if done is not None:
@@ -153,15 +174,40 @@ def cmd_record(args) -> int:
                             f"{n} samples  {lost} lost", force=True)
         except KeyboardInterrupt:
             status, reason = "aborted", "stopped by the user (Ctrl-C)"
+        except StorageError as e:
+            db_error = e
         finally:
             progress.finish()
-            writer.close()
-            store.update_metrics(trial.id, {"samples": n, "lost_frames": lost})
-            store.finish_trial(trial.id, status, reason)
+            try:
+                writer.close()
+            except StorageError as e:
+                db_error = db_error or e
+            kept = writer.committed
+            if status == "completed" and gaps:
+                missing = sum(b - a for a, b in gaps if a is not None and b is not None)
+                status, reason = "interrupted", (
+                    f"the board disconnected {len(gaps)} time(s); recording resumed each time, "
+                    f"{missing:.2f} s of device time have no samples")
+            if db_error is not None:
+                status, reason = "interrupted", f"could not write to the database: {db_error}"
+                n = kept
+            try:
+                store.update_metrics(trial.id, {"samples": n, "lost_frames": lost,
+                                                "gaps_t_s": gaps})
+                store.finish_trial(trial.id, status, reason)
+            except StorageError as e:
+                # The trial stays 'recording'; the next start marks it interrupted.
+                db_error = db_error or e
     finally:
         src.close()
+    if db_error is not None:
+        if "full" in str(db_error):
+            raise _user_error(
+                f"the disk is full; recording stopped. The {kept} samples written before are "
+                f"kept in {store.path}. Free some disk space and record again.")
+        raise _user_error(f"{db_error} The {kept} samples written before are kept.")
     print(f"{status}: {n} samples in trial {trial.id} ({lost} lost frames), database "
-          f"{store.path}", file=sys.stderr)
+          f"{store.path}" + (f"; {reason}" if reason else ""), file=sys.stderr)
     if args.out:
         _export(store, session.id, args.out, ["name"])
         print(f"Exported to {args.out}", file=sys.stderr)

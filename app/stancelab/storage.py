@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -563,9 +564,13 @@ class Storage:
         out = []
         with self.transaction():
             rows = self._q("SELECT id, session_id, heartbeat_unix FROM trials "
-                           "WHERE status = 'recording' AND (heartbeat_unix IS NULL "
-                           "OR heartbeat_unix < ?) ORDER BY id", (cutoff,)).fetchall()
+                           "WHERE status = 'recording' ORDER BY id").fetchall()
             for tid, sid, beat in rows:
+                alive = _writer_alive(self.path, tid)
+                if alive is None:   # no lock file (other host, other OS): trust the heartbeat
+                    alive = beat is not None and beat >= cutoff
+                if alive:
+                    continue
                 n, last_t = self._q("SELECT COUNT(*), MAX(t_s) FROM samples WHERE trial_id = ?",
                                     (tid,)).fetchone()
                 ended = (_dt.datetime.fromtimestamp(beat).astimezone()
@@ -641,6 +646,43 @@ def _sample_rows(trial_id: int, s: SampleArrays, first_idx: int):
                s.status.tolist(), [p or None for p in s.phase], [t or None for t in s.target])
 
 
+def _lock_path(db_path: Path, trial_id: int) -> Path:
+    return db_path.with_name(f"{db_path.name}.trial-{trial_id}.lock")
+
+
+def _writer_alive(db_path: Path, trial_id: int) -> bool | None:
+    """Is a process still writing this trial? None when its lock file cannot tell.
+
+    A SampleWriter holds an OS lock (flock) on a file next to the database; the OS drops the
+    lock when the process dies, even by SIGKILL, so a crashed recording is found at the next
+    start at once instead of after the heartbeat goes stale.
+    """
+    if _fcntl is None:
+        return None
+    path = _lock_path(db_path, trial_id)
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return None
+    try:
+        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return True
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    os.close(fd)   # also releases the lock
+    return False
+
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # Windows: liveness falls back to the heartbeat
+    _fcntl = None
+
+
 class SampleWriter:
     """Writes one trial's samples as they arrive, on its own connection.
 
@@ -661,12 +703,37 @@ class SampleWriter:
                                      "WHERE trial_id = ?", (trial_id,)).fetchone()
         except sqlite3.Error as e:
             raise _DIALECT.translate(e, path) from None
+        self._lock_fd = self._take_lock()
         self.written = int(row[0])       # samples in the database for this trial (incl. pending)
         self.committed = self.written    # samples known to be durable
         self._pending = False
         self._last_commit_wall = time.monotonic()
         self._last_commit_t_s: float | None = None
         self.commits = 0
+
+    def _take_lock(self) -> int | None:
+        """Hold the trial's lock file while recording (see _writer_alive); best effort."""
+        if _fcntl is None:
+            return None
+        try:
+            fd = os.open(_lock_path(self.path, self.trial_id), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return None
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
+
+    def _release_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            try:
+                os.unlink(_lock_path(self.path, self.trial_id))
+            except OSError:
+                pass
+            os.close(fd)
 
     def append(self, sample, phase: str | None = None, target: str | None = None) -> None:
         self.extend([sample], phase, target)
@@ -725,6 +792,7 @@ class SampleWriter:
         finally:
             self._conn.close()
             self._conn = None
+            self._release_lock()
 
     def __enter__(self):
         return self

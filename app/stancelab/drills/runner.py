@@ -63,6 +63,9 @@ class DrillRunner:
             return []
         events = self.start() if not self._started else []
         try:
+            # Look at the connection before draining: samples that arrived before a disconnect
+            # are then always in this read, never left behind in the queue by the abort below.
+            connected = self.source.state.connected
             samples = self.source.read()
             if samples:
                 block = process(samples, self.calibration)
@@ -74,7 +77,7 @@ class DrillRunner:
                 self.last_block = Block.empty()
                 for w in self._writers.values():
                     w.tick()
-            if not self.drill.finished and not self.source.state.connected:
+            if not self.drill.finished and not connected:
                 new = self.drill.abort(DISCONNECTED_REASON, code="disconnected",
                                        status="interrupted")
                 self._record([], new, [])
