@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import math
+import mmap
 import os
 import re
 import unicodedata
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, csvbytes
 from .storage import SampleArrays, Storage, now_iso
 
 FORMAT_NAME = "stancelab-raw-csv"
@@ -392,9 +393,16 @@ def write_summary_csv(path: str | Path, store: Storage, trial_ids: Sequence[int]
 # --------------------------------------------------------------------------------------------
 # Reading
 
+#: Import refuses files bigger than this (about 7 h at 80 samples/s), before reading any data:
+#: parsed columns take ~150 bytes a row, so the limit bounds memory (see docs/storage.md).
+MAX_RAW_CSV_BYTES = 256_000_000
+#: ... and stops with an error once a file has more rows than this (tiny rows, same bound).
+MAX_RAW_CSV_ROWS = 2_500_000
+_READ_CHUNK_BYTES = 1 << 20      # parsed a megabyte at a time: scratch arrays stay in cache
 
-def _split_header(raw: bytes, path) -> tuple[dict, list[str], int, bytes]:
-    """Metadata dict, column names, number of lines before the data, the data bytes."""
+
+def _split_header(raw, path) -> tuple[dict, list[str], int, int]:
+    """Metadata dict, column names, number of lines before the data, offset of the data."""
     meta: dict = {}
     pos = 0
     line_no = 0
@@ -422,7 +430,7 @@ def _split_header(raw: bytes, path) -> tuple[dict, list[str], int, bytes]:
         raise CsvFormatError(f"{path}: format version {version!r} is newer than this StanceLab "
                              f"understands ({FORMAT_VERSION}); update StanceLab.")
     names = [c.strip() for c in line.split(",")]
-    return meta, names, line_no, raw[pos:]
+    return meta, names, line_no, pos
 
 
 def _check_columns(names: list[str], path) -> None:
@@ -442,10 +450,8 @@ def _check_columns(names: list[str], path) -> None:
 
 def _parse_numbers(u: np.ndarray, starts: np.ndarray, ends: np.ndarray, decimals: int,
                    name: str, lines: np.ndarray, path) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed-decimal fields -> (int64 value * 10**decimals, empty mask).
-
-    Walks the fields one character position at a time, all rows at once: a field is at most
-    ~20 characters, so this is ~20 vectorised steps instead of a Python loop over rows."""
+    """Fixed-decimal fields -> (int64 value * 10**decimals, empty mask), any decimals up to
+    ``decimals``. The general path behind csvbytes.parse_fixed: it names the bad line."""
     n = len(starts)
     lengths = ends - starts
     empty = lengths == 0
@@ -505,22 +511,29 @@ def _unquote_rows(data: bytes, ncol: int, first_line: int, path):
     return numeric, texts, np.array(lines, np.int64)
 
 
-def _field_bounds(u: np.ndarray, ncol: int, lines: np.ndarray | None, first_line: int, path):
-    nl = np.flatnonzero(u == 10)
-    rows = len(nl)
-    seps = np.flatnonzero((u == 44) | (u == 10))
-    if len(seps) != rows * ncol or not np.all(u[seps.reshape(rows, ncol)[:, -1]] == 10):
-        commas_per_row = np.bincount(np.searchsorted(nl, np.flatnonzero(u == 44)),
-                                     minlength=rows)
+def _field_bounds(u: np.ndarray, ncol: int, lines: np.ndarray | None, first_line: int, path,
+                  offset: int = 0):
+    """(starts, ends) of every field, each (ncol, rows), as positions in ``u``; the data
+    begins at ``offset``. Rows with another number of fields are reported by line."""
+    cand = np.flatnonzero(u <= 44)     # ',' is 44 and '\n' 10: one compare finds both
+    c = u[cand]
+    seps = cand[(c == 44) | (c == 10)] if len(cand) else cand
+    is_nl = u[seps] == 10
+    rows = int(np.count_nonzero(is_nl))
+    if len(seps) != rows * ncol or not is_nl.reshape(rows, ncol)[:, -1].all():
+        nl = seps[is_nl]
+        commas_per_row = np.bincount(np.searchsorted(nl, seps[~is_nl]), minlength=rows)
         row = int(np.argmax(commas_per_row != ncol - 1))
         line = lines[row] if lines is not None else first_line + row
         raise CsvFormatError(f"{path}, line {line}: expected {ncol} fields, "
                              f"found {commas_per_row[row] + 1}.")
-    seps = seps.reshape(rows, ncol)
-    starts = np.empty_like(seps)
-    starts[:, 0] = np.concatenate([[0], nl[:-1] + 1])
-    starts[:, 1:] = seps[:, :-1] + 1
-    return starts, seps
+    ends = seps.reshape(rows, ncol).T.copy()
+    starts = np.empty_like(ends)
+    if rows:
+        starts[0, 0] = offset
+        starts[0, 1:] = ends[-1, :-1] + 1
+        starts[1:] = ends[:-1] + 1
+    return starts, ends
 
 
 def _text_from_bytes(u: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -536,59 +549,183 @@ def _text_from_bytes(u: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.
     keys = np.ascontiguousarray(b.astype(np.uint8)).view(f"S{width}").ravel()
     uniq, inverse = np.unique(keys, return_inverse=True)
     decoded = np.empty(len(uniq), object)
-    decoded[:] = [unescape_text(k.decode("utf-8")) for k in uniq]
+    decoded[:] = [unescape_text(k.decode("utf-8", "replace")) for k in uniq]
     return decoded[inverse.ravel()]
 
 
-def read_raw_csv(path: str | Path, derived: bool = True) -> RawCsv:
-    """Parse and validate a raw CSV; raises CsvFormatError naming the line."""
+def _text_column(buf, win, starts, ends, has_nul: bool) -> np.ndarray:
+    """Text cells; runs of equal cells (a drill phase lasts many samples) are decoded once."""
+    keys = None if has_nul else csvbytes.short_text_keys(buf, win, starts, ends)
+    if keys is None:
+        return _text_from_bytes(buf, starts, ends)
+    n = len(keys)
+    if n == 0:
+        return np.empty(0, object)
+    heads = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    uniq, inverse = np.unique(keys[heads], return_inverse=True)
+    decoded = np.empty(len(uniq), object)
+    decoded[:] = [unescape_text(csvbytes.key_text(k).decode("utf-8", "replace")) for k in uniq]
+    return np.repeat(decoded[inverse.ravel()], np.diff(np.append(heads, n)))
+
+
+_INT_COLS = [j for j, (_, d) in enumerate(RAW_COLUMNS) if d == 0]
+_DEC_COLS = [j for j, (name, d) in enumerate(RAW_COLUMNS) if d and name not in DERIVED_COLUMNS]
+_DERIVED_COLS = [j for j, (name, _) in enumerate(RAW_COLUMNS) if name in DERIVED_COLUMNS]
+
+
+def _parse_chunk(u: np.ndarray, starts, ends, lines, derived: bool, path,
+                 texts: bool = True) -> dict:
+    """Every column of one chunk: numbers (int64 scaled, empty mask) and the two text columns."""
+    win = csvbytes.words(u)
+    out: dict = {}
+    groups = [_INT_COLS, _DEC_COLS] + ([_DERIVED_COLS] if derived else [])
+    for cols in groups:
+        decimals = np.array([[RAW_COLUMNS[j][1]] for j in cols], np.int64)
+        fast = csvbytes.parse_fixed(u, win, starts[cols], ends[cols], decimals)
+        for k, j in enumerate(cols):
+            name, d = RAW_COLUMNS[j]
+            if fast is not None:
+                out[name] = (fast[0][k], fast[1][k])
+                continue
+            one = csvbytes.parse_fixed(u, win, starts[j], ends[j], d)
+            out[name] = one if one is not None else \
+                _parse_numbers(u, starts[j], ends[j], d, name, lines, path)
+    if not texts:
+        return out
+    has_nul = bool((u[csvbytes.PAD:-8] == 0).any())
+    for j in (len(RAW_COLUMNS) - 2, len(RAW_COLUMNS) - 1):
+        out[RAW_COLUMNS[j][0]] = _text_column(u, win, starts[j], ends[j], has_nul)
+    return out
+
+
+def _data_chunks(raw, start: int, end: int, crlf: bool):
+    """Byte chunks of whole lines (about _READ_CHUNK_BYTES each), each ending with a newline."""
+    pos = start
+    while pos < end:
+        stop = end
+        if pos + _READ_CHUNK_BYTES < end:
+            nl = raw.find(b"\n", pos + _READ_CHUNK_BYTES, end)
+            stop = end if nl < 0 else nl + 1
+        chunk = raw[pos:stop]
+        if crlf:
+            chunk = chunk.replace(b"\r\n", b"\n")
+        if not chunk.endswith(b"\n"):
+            chunk += b"\n"
+        yield chunk
+        pos = stop
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise CsvFormatError(
+            f"{path}: the file is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
+            f"import limit (about {max_bytes / 118 / 80 / 3600:.1f} h at 80 samples/s). Export "
+            f"fewer trials per file, or raise csvio.MAX_RAW_CSV_BYTES if this computer has "
+            f"the memory (about 1.5 times the file size).")
+
+
+def read_raw_csv(path: str | Path, derived: bool = True, *,
+                 max_bytes: int | None = None, max_rows: int | None = None) -> RawCsv:
+    """Parse and validate a raw CSV; raises CsvFormatError naming the line.
+
+    The file is memory-mapped and parsed a megabyte at a time into numeric columns, so memory
+    is the result arrays plus a few MB; files over ``max_bytes`` (default MAX_RAW_CSV_BYTES)
+    or ``max_rows`` are refused with the reason."""
     path = Path(path)
+    max_bytes = MAX_RAW_CSV_BYTES if max_bytes is None else max_bytes
+    max_rows = MAX_RAW_CSV_ROWS if max_rows is None else max_rows
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            _check_size(path, size, max_bytes)
+            if size == 0:
+                raise CsvFormatError(f"{path}: the file is empty; is this a StanceLab raw CSV?")
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+                return _read_mapped(raw, size, path, derived, max_rows)
     except OSError as e:
         raise CsvFormatError(f"Cannot read {path}: {e.strerror or e}.") from None
-    meta, names, header_lines, data = _split_header(raw, path)
+
+
+def _read_mapped(raw, size: int, path: Path, derived: bool, max_rows: int) -> RawCsv:
+    meta, names, header_lines, data_start = _split_header(raw, path)
     _check_columns(names, path)
     first_line = header_lines + 1
     ncol = len(COLUMN_NAMES)
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
-    if data and not data.endswith(b"\n"):
-        data += b"\n"
-    if b'"' in data:
+    crlf = raw.find(b"\r", data_start) >= 0
+    parts: list[dict] = []
+    line_parts: list[np.ndarray] = []
+    if raw.find(b'"', data_start) >= 0:
+        data = raw[data_start:]
+        if crlf:
+            data = data.replace(b"\r\n", b"\n")
+        if data and not data.endswith(b"\n"):
+            data += b"\n"
         numeric, texts, lines = _unquote_rows(data, ncol, first_line, path)
-        u = np.frombuffer(numeric, np.uint8)
-        starts, ends = _field_bounds(u, ncol - 2, lines, first_line, path)
-        phase, target = (_objects(t) for t in texts)
+        del data
+        _check_rows(len(lines), max_rows, path)
+        u = csvbytes.padded(numeric)
+        starts, ends = _field_bounds(u, ncol - 2, lines, first_line, path, csvbytes.PAD)
+        part = _parse_chunk(u, starts, ends, lines, derived, path, texts=False)
+        part["phase"], part["target"] = (_objects(t) for t in texts)
+        parts.append(part)
+        line_parts.append(lines)
     else:
-        u = np.frombuffer(data, np.uint8)
-        starts, ends = _field_bounds(u, ncol, None, first_line, path)
-        lines = first_line + np.arange(len(starts))
-        phase = _text_from_bytes(u, starts[:, -2], ends[:, -2])
-        target = _text_from_bytes(u, starts[:, -1], ends[:, -1])
-    n = len(starts)
-    values, empty = {}, {}
-    for j, (name, decimals) in enumerate(RAW_COLUMNS):
-        if decimals is None or (name in DERIVED_COLUMNS and not derived):
-            continue
-        values[name], empty[name] = _parse_numbers(u, starts[:, j], ends[:, j], decimals, name,
-                                                   lines, path)
+        rows = 0
+        for chunk in _data_chunks(raw, data_start, size, crlf):
+            u = csvbytes.padded(chunk)
+            del chunk
+            starts, ends = _field_bounds(u, ncol, None, first_line + rows, path, csvbytes.PAD)
+            lines = first_line + rows + np.arange(starts.shape[1])
+            rows += len(lines)
+            _check_rows(rows, max_rows, path)
+            parts.append(_parse_chunk(u, starts, ends, lines, derived, path))
+            line_parts.append(lines)
+    return _assemble(meta, parts, line_parts, derived, path)
+
+
+def _check_rows(rows: int, max_rows: int, path) -> None:
+    if rows > max_rows:
+        raise CsvFormatError(f"{path}: more than {max_rows:,} rows, the import limit "
+                             f"(about {max_rows / 80 / 3600:.1f} h at 80 samples/s). Export "
+                             f"fewer trials per file, or raise csvio.MAX_RAW_CSV_ROWS.")
+
+
+def _assemble(meta: dict, parts: list[dict], line_parts: list[np.ndarray], derived: bool,
+              path) -> RawCsv:
+    def column(name):
+        if not parts:
+            return np.zeros(0, object if name in ("phase", "target") else np.int64)
+        if name in ("phase", "target"):
+            return np.concatenate([p[name] for p in parts])
+        return np.concatenate([p[name][0] for p in parts])
+
+    def empties(name):
+        if not parts:
+            return np.zeros(0, bool)
+        return np.concatenate([p[name][1] for p in parts])
+
+    lines = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
+    numeric = [name for name, d in RAW_COLUMNS
+               if d is not None and (derived or name not in DERIVED_COLUMNS)]
+    values = {name: column(name) for name in numeric}
     for name in ("trial", "t_s", "seq", "t_host_s", "status") + COUNT_COLUMNS:
-        if empty[name].any():
-            row = int(np.argmax(empty[name]))
+        empty = empties(name)
+        if empty.any():
+            row = int(np.argmax(empty))
             what = "NaN or empty" if name in COUNT_COLUMNS else "empty"
             raise CsvFormatError(f"{path}, line {lines[row]}: {name} is {what}; every "
                                  f"sample needs {name}.")
+    n = len(lines)
     counts = np.column_stack([values[c] for c in COUNT_COLUMNS]) if n else np.zeros((0, 4),
                                                                                      np.int64)
     _validate(values, counts, lines, path)
     samples = SampleArrays(values["seq"], values["t_s"] * 1e-6, values["t_host_s"] * 1e-6,
-                           counts, values["status"], phase, target)
+                           counts, values["status"], column("phase"), column("target"))
     extra = {}
     if derived:
         for name in DERIVED_COLUMNS:
             d = dict(RAW_COLUMNS)[name]
-            extra[name] = np.where(empty[name], np.nan, values[name] / 10.0 ** d)
+            extra[name] = np.where(empties(name), np.nan, values[name] / 10.0 ** d)
     return RawCsv(meta, values["trial"], samples, extra)
 
 
