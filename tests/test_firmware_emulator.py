@@ -55,6 +55,9 @@ def collect(board, until, harness=None, wall_s: float = WALL_LIMIT_S) -> list:
         if harness is not None and harness.proc.poll() is not None:
             out.extend(board.read(timeout=0.3))
             return out
+        if harness is None and not board.state.connected:
+            raise AssertionError(f"board disconnected after {len(out)} samples: "
+                                 f"{board.state.error}")
     raise AssertionError(f"emulated board too slow: {len(out)} samples in {wall_s} s")
 
 
