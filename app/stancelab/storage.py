@@ -434,7 +434,10 @@ class Storage:
             (name.strip(),)).fetchone())
 
     def get_or_add_athlete(self, name: str, **fields) -> Athlete:
-        return self.find_athlete(name) or self.add_athlete(name, **fields)
+        # Look and add inside one write transaction: two programs adding the same new name at
+        # once then serialise instead of one failing on the unique index.
+        with self.transaction():
+            return self.find_athlete(name) or self.add_athlete(name, **fields)
 
     def athletes(self) -> list[Athlete]:
         return [self._athlete_row(r) for r in self._q(
