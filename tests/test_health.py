@@ -11,6 +11,7 @@ import pytest
 
 from stancelab import health
 from stancelab.board.simulated import SimulatedBoard
+from stancelab.board.source import Sample
 from stancelab.board.virtual import VirtualBoard
 from stancelab.geometry import CHANNEL_NAMES
 from stancelab.processing import Block, process
@@ -124,12 +125,17 @@ def test_dead_cell_frozen_at_zero_is_caught_without_status_bits(cal):
     mon = health.HealthMonitor(cal)
     raised = mon.feed(stuck[:100]) + mon.feed(stuck[100:])
     assert [(f.kind, f.channel) for f in raised] == [("dead", 2)]
+    # The same from raw samples through the monitor's own calibration.
+    samples = [Sample(int(q), float(t), 0.0, tuple(int(v) for v in c), int(st))
+               for q, t, c, st in zip(block.seq, block.t_s, counts, block.status)]
+    assert [(f.kind, f.channel) for f in health.HealthMonitor(cal).feed_samples(samples)] \
+        == [("dead", 2)]
+    with pytest.raises(ValueError, match="needs a calibration"):
+        health.HealthMonitor().feed_samples(samples)
     assert raised[0].detected_t_s - block.t_s[80] <= 1.0
 
 
 def process_counts(block: Block, counts, cal) -> Block:
-    from stancelab.board.source import Sample
-
     samples = [Sample(int(q), float(t), 0.0, tuple(int(v) for v in c), int(st))
                for q, t, c, st in zip(block.seq, block.t_s, counts, block.status)]
     return process(samples, cal)

@@ -29,7 +29,7 @@ import numpy as np
 from .board import protocol
 from .calibration import Calibration
 from .geometry import CHANNEL_NAMES, G
-from .processing import Block
+from .processing import Block, process
 
 DEAD, SATURATED, DRIFT, OFFSET, GAIN, LOAD = "dead", "saturated", "drift", "offset", "gain", "load"
 KINDS = (DEAD, SATURATED, DRIFT, OFFSET, GAIN, LOAD)
@@ -284,6 +284,13 @@ class HealthMonitor:
             self.history[i] = replace(fault, until_t_s=t)
 
     # ---------------------------------------------------------------- feeding
+    def feed_samples(self, samples) -> list[Fault]:
+        """Raw Samples (counts and status) through this monitor's calibration."""
+        if self.calibration is None:
+            raise ValueError("HealthMonitor.feed_samples needs a calibration; pass "
+                             "HealthMonitor(calibration=...) or feed processed blocks")
+        return self.feed(process(samples, self.calibration))
+
     def feed(self, block: Block) -> list[Fault]:
         """Check the block; returns the faults raised by it."""
         n = len(block)
