@@ -123,46 +123,24 @@ def unescape_text(cell: str) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Fast fixed-decimal formatting into a byte matrix (0 bytes are dropped at the end).
-
-
-def _number_bytes(values: np.ndarray, decimals: int) -> np.ndarray:
-    if decimals == 0 and values.dtype.kind in "iu":
-        ints = values.astype(np.int64)
-        missing = np.zeros(len(ints), bool)
-    else:
-        scaled = np.round(np.asarray(values, float) * 10.0 ** decimals)
-        missing = ~np.isfinite(scaled)
-        ints = np.where(missing, 0, scaled).astype(np.int64)
-    neg = ints < 0
-    mag = np.abs(ints)
-    n_digits = max(len(str(int(mag.max()))) if len(mag) else 1, decimals + 1)
-    width = 1 + n_digits + (1 if decimals else 0)
-    out = np.zeros((len(ints), width), np.uint8)
-    out[:, 0] = np.where(neg, 45, 0)
-    col = 1
-    for k in range(n_digits):
-        power = 10 ** (n_digits - 1 - k)
-        if k == n_digits - decimals and decimals:
-            out[:, col] = 46
-            col += 1
-        digit = (mag // power) % 10 + 48
-        shown = (mag >= power) | (k >= n_digits - decimals - 1)
-        out[:, col] = np.where(shown, digit, 0)
-        col += 1
-    out[missing] = 0
-    return out
+# Rows as a byte matrix (csvbytes.format_fixed); 0 bytes are padding, dropped at the end.
 
 
 def _text_bytes(values: np.ndarray) -> np.ndarray:
-    keys = np.array(["" if v is None else v for v in values], dtype=object)
-    uniq, inverse = np.unique(keys.astype(str), return_inverse=True)
-    encoded = [escape_text(u).encode("utf-8") for u in uniq]
+    """Escaped text cells; runs of equal cells (a phase lasts many samples) are encoded once."""
+    n = len(values)
+    if n == 0:
+        return np.zeros((0, 1), np.uint8)
+    heads = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    codes: dict = {}
+    head_codes = np.array([codes.setdefault(values[h] or "", len(codes)) for h in heads],
+                          np.int64)
+    encoded = [escape_text(text).encode("utf-8") for text in codes]
     width = max(1, max(len(e) for e in encoded))
     table = np.zeros((len(encoded), width), np.uint8)
     for i, e in enumerate(encoded):
         table[i, :len(e)] = np.frombuffer(e, np.uint8)
-    return table[inverse.ravel()]
+    return table[np.repeat(head_codes, np.diff(np.append(heads, n)))]
 
 
 def _format_rows(columns: dict[str, np.ndarray]) -> bytes:
@@ -172,8 +150,10 @@ def _format_rows(columns: dict[str, np.ndarray]) -> bytes:
     for i, (name, decimals) in enumerate(RAW_COLUMNS):
         if i:
             parts.append(comma)
-        parts.append(_text_bytes(columns[name]) if decimals is None
-                     else _number_bytes(columns[name], decimals))
+        if decimals is None:
+            parts.append(_text_bytes(columns[name]))
+        else:
+            parts += csvbytes.format_fixed(columns[name], decimals)
     parts.append(np.full((n, 1), 10, np.uint8))
     matrix = np.hstack(parts).ravel()
     return matrix[matrix != 0].tobytes()
