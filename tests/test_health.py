@@ -185,6 +185,22 @@ def test_stale_tare_is_named_by_corner_at_the_pretrial_check(cal):
     assert "re-tare" in report.faults[0].advice
 
 
+def test_a_passing_pretrial_check_clears_the_fault_an_earlier_one_found(cal):
+    off = list(cal.offsets_counts)
+    off[0] += 15.0 / cal.gains_n_per_count[0]
+    s = Session(replace(cal, offsets_counts=tuple(off)), stance="off")
+    empty = s.run_until(4.0)
+    s.close()
+    mon = health.HealthMonitor(cal)
+    assert not health.pretrial_check(empty, None, None, monitor=mon).ok
+    assert [(f.kind, f.channel) for f in mon.active] == [("offset", 0)]
+    s = Session(cal, stance="off")                      # re-tared
+    empty = s.run_until(4.0)
+    s.close()
+    assert health.pretrial_check(empty, None, None, monitor=mon).ok
+    assert mon.active == [] and mon.history[0].until_t_s is not None
+
+
 def test_healthy_pretrial_check_passes(cal):
     s = Session(cal, stance="off")
     empty = s.run_until(4.0)

@@ -368,11 +368,18 @@ class HealthMonitor:
         keep = (run.t_s >= self._empty_t0 + th.empty_margin_s) \
             & (run.t_s <= t_now - th.empty_margin_s) & (run.t_s >= t_now - 10.0)
         self._empty = [run[run.t_s >= t_now - 12.0]]
-        for fault in empty_board_faults(run[keep], th):
-            if self._healthy(fault.channel):
-                r = self.report(fault)
-                out += [r] if r else []
+        found = [f for f in empty_board_faults(run[keep], th) if self._healthy(f.channel)]
+        self._clear_unless(found, (DRIFT, OFFSET), t_now)
+        for fault in found:
+            r = self.report(fault)
+            out += [r] if r else []
         return out
+
+    def _clear_unless(self, found: list[Fault], kinds, t: float) -> None:
+        """A check ran again and did not find these: clear them (re-tared, recalibrated)."""
+        still = {(f.kind, f.channel) for f in found}
+        for key in [k for k in self._active if k[0] in kinds and k not in still]:
+            self._clear(*key, t)
 
     def _settled(self, t: np.ndarray, total: np.ndarray, weight: float) -> np.ndarray:
         """Samples bearing about the body weight for ``gain_settle_s`` already: stepping on or
@@ -504,6 +511,12 @@ def pretrial_check(empty: Block | None, stance: Block | None, body_mass_kg: floa
                 faults.append(Fault(LOAD, None, t0, t1, advice(LOAD, None, load_error),
                                     load_error))
     if monitor is not None:
+        # What this check could judge and found fine clears an earlier verdict (re-tared,
+        # recalibrated, mass corrected); what it found is reported.
+        judged = ((DRIFT, OFFSET) if offsets is not None else ()) \
+            + ((GAIN, LOAD) if gains is not None else ())
+        ends = [float(b.t_s[-1]) for b in (empty, stance) if b is not None and len(b)]
+        monitor._clear_unless(faults, judged, max(ends) if ends else 0.0)
         for f in faults:
             monitor.report(f)
     return PretrialReport(faults, offsets, drift, gains, load_error)
