@@ -10,12 +10,12 @@ timeout (the GUI is single-threaded: nothing could commit meanwhile). The store 
 import sqlite3
 
 import pytest
-from test_drills_sim import FOOT_MM, board, run
 
 from stancelab.drills import SingleLegStand, TrialDone
 from stancelab.drills.events import TrialStarted
 from stancelab.drills.settings import SingleLegSettings
 from stancelab.storage import Storage
+from test_drills_sim import FOOT_MM, board, run
 
 # Refuses a new trial while another trial of the session is still 'recording': the previous
 # trial must be finished (TrialDone stored) before the next one is opened.

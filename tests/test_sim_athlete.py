@@ -103,9 +103,9 @@ def test_reach_is_limited_by_the_foot_and_weak_side():
     b = VirtualAthlete(stance="left", foot_length_mm=265)
     fwd = a.feet["left"].edge_distance(math.pi / 2)
     plan_b = b.lean_to((0.0, 500.0), 0.0)
-    assert plan_b.target_mm[1] == pytest.approx(0.85 * fwd)
+    assert plan_b.target_mm[1] == pytest.approx(athlete_module.REACH_FORWARD * fwd)
     plan_a = a.lean_to((0.0, 500.0), 0.0)
-    assert plan_a.target_mm[1] == pytest.approx(0.85 * 0.8 * fwd)
+    assert plan_a.target_mm[1] == pytest.approx(athlete_module.REACH_FORWARD * 0.8 * fwd)
     back = b.lean_to((0.0, -500.0), 5.0)
     assert abs(back.target_mm[1]) < plan_b.target_mm[1]
 
@@ -273,7 +273,8 @@ def test_sway_shrinks_at_the_reach_limit_but_not_in_quiet_stance(monkeypatch):
     quiet_sd = a.cop_mm(quiet_t).std(axis=0)
     plan = a.lean_to((0.0, 300.0), 11.0)        # pulled in to the forward reach limit
     held = a.cop_mm(np.arange(plan.end_s + 1.0, plan.end_s + 11.0, 1 / FS))
-    assert plan.target_mm[1] == pytest.approx(0.85 * foot.edge_distance(math.pi / 2))
+    assert plan.target_mm[1] == pytest.approx(athlete_module.REACH_FORWARD
+                                             * foot.edge_distance(math.pi / 2))
     assert np.all(held.std(axis=0) < 0.5 * quiet_sd)
     # Quiet stance, weak leg, eyes closed: the bounds barely change the sway statistics.
     args = {"stance": "left", "eyes": "closed", "seed": 7, "weakness": {"left": 0.3},

@@ -44,7 +44,7 @@ class ClockSettings:
     zone_radius_mm: float | None = None  # None: 15 % of the foot width
     return_hold_s: float = 0.5
     return_timeout_s: float = 5.0
-    recentre: bool = True               # foot centre from the steady stance before the start
+    recentre: bool = False              # True: foot centre = mean COP of the countdown
     stance: StanceSettings = field(default_factory=StanceSettings)
 
     def hours(self) -> list[int]:

@@ -67,13 +67,22 @@ SWAY = {
 }
 #: RMS vertical acceleration of the COM (m/s^2): the load fluctuates by ~0.3 % / ~1 % of weight.
 VERTICAL_RMS = {"both": 0.03, "single": 0.1}
-#: Reach limit as a fraction of the support edge distance (clinical limits of stability are
-#: smaller backward than forward).
-REACH_FORWARD, REACH_BACKWARD, REACH_LATERAL, REACH_MEDIAL = 0.85, 0.70, 0.80, 0.85
+#: Reach limit as a fraction of the support edge distance for a healthy leg. The clock drill's
+#: default targets at 80 % of the edge are "hard but reachable for a healthy runner"
+#: (docs/drills.md), so a healthy athlete holds the mean COP on them or, backward, within 6 mm
+#: of them (inside the 15 mm zone); backward stays the shortest reach in mm (clinical limits of
+#: stability are smaller backward than forward; the heel edge is 140 mm from the foot centre,
+#: the toe edge 118 mm). A 0.3-weak leg (x (1 - w/2) = 0.85) falls 5-15 % of the edge short.
+REACH_FORWARD, REACH_BACKWARD, REACH_LATERAL, REACH_MEDIAL = 0.92, 0.76, 0.86, 0.90
 #: Touchdowns per minute of single-leg stance, healthy leg, eyes open; multipliers below.
 TOUCHDOWNS_PER_MIN = 0.5
 TOUCHDOWN_EYES_CLOSED = 4.0
 TOUCHDOWN_PER_WEAKNESS = 5.0   # rate x (1 + 5 w)
+#: Share of body weight the lifted foot takes off the board in a touchdown. At most 0.6, so the
+#: board keeps >= 40 % of the weight: a touchdown (tapping down to catch the balance) is not
+#: stepping off, which the drills detect below 25 % (StanceSettings.step_off_fraction) and which
+#: aborts a trial.
+TOUCHDOWN_DEPTH = (0.3, 0.6)
 #: Sway near the reach limit: quiet-stance sway x (1 - SWAY_CUT_AT_LIMIT * rho^4),
 #: rho = distance of the mean COP from the stance centre / reach limit in that direction.
 SWAY_CUT_AT_LIMIT = 0.7
@@ -473,7 +482,7 @@ class VirtualAthlete:
         while self._td_next < t_end:
             t = self._td_next
             u, duration, depth = self._td_rng.uniform(), self._td_rng.uniform(0.3, 1.5), \
-                self._td_rng.uniform(0.35, 0.8)
+                self._td_rng.uniform(*TOUCHDOWN_DEPTH)
             self._td_next = self._next_candidate(t)
             stance, eyes, since = self._condition_at(t)
             if stance not in ("left", "right") or t - since < 1.0:
