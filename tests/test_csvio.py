@@ -1,6 +1,7 @@
 """CSV export/import on real files and a real SQLite database: lossless, pandas-readable, safe."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stancelab import csvio
+from stancelab import csvbytes, csvio
 from stancelab.calibration import Calibration, cop_from_forces
 from stancelab.csvio import CsvFormatError
 from stancelab.storage import SampleArrays, Storage, quantise_us
@@ -298,3 +299,141 @@ def test_load_xy_csv(tmp_path):
     p.write_text("t,x,y\n0,1,2\n0,1,2\n")
     with pytest.raises(CsvFormatError, match="not increasing"):
         csvio.load_xy_csv(p)
+
+
+# --- fast byte parser against the general one, and the size limits -----------------------
+
+
+FIELD_CHARS = st.sampled_from(list("0123456789") * 4 + list("-.+e /'x\x00"))
+
+
+NUMBERISH = st.one_of(st.text(FIELD_CHARS, max_size=14),
+                      st.integers(-10 ** 14, 10 ** 14).map(str),
+                      st.tuples(st.integers(-10 ** 8, 10 ** 8), st.text("0123456789", min_size=1,
+                                                                       max_size=7))
+                      .map(lambda p: f"{p[0]}.{p[1]}"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(NUMBERISH, min_size=1, max_size=4), st.sampled_from([0, 2, 3, 6]))
+def test_fast_parser_agrees_with_the_general_one_or_declines(fields, decimals):
+    """parse_fixed may refuse (None) anything, but what it accepts it must read exactly as the
+    general parser does; canonical fields (what we write) it must accept."""
+    fields = [f.replace(",", "") for f in fields]
+    data = ("\n".join(fields) + "\n").encode()
+    u = csvbytes.padded(data)
+    ends = np.flatnonzero(u == 10)
+    starts = np.concatenate([[csvbytes.PAD], ends[:-1] + 1])
+    fast = csvbytes.parse_fixed(u, csvbytes.words(u), starts, ends, decimals)
+    lines = np.arange(len(fields))
+    try:
+        general = csvio._parse_numbers(u, starts, ends, decimals, "x", lines, "f")
+    except CsvFormatError:
+        general = None
+    if fast is not None:
+        assert general is not None
+        assert np.array_equal(fast[0], general[0]) and np.array_equal(fast[1], general[1])
+    canonical = re.compile(r"-?\d{1,12}" + (rf"\.\d{{{decimals}}}" if decimals else "") + "$")
+    if all(canonical.match(f) or f == "" for f in fields):
+        assert fast is not None
+
+
+def _fixed_text(v: float, decimals: int) -> str:
+    if math.isnan(v):
+        return ""
+    k = int(np.round(v * 10.0 ** decimals))
+    digits = str(abs(k)).rjust(decimals + 1, "0")
+    body = digits[:len(digits) - decimals] + ("." + digits[-decimals:] if decimals else "")
+    return ("-" if k < 0 else "") + body
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.integers(-10 ** 9, 10 ** 9).map(float),
+                          st.floats(-1e9, 1e9, allow_nan=False), st.just(float("nan"))),
+                min_size=1, max_size=60), st.sampled_from([0, 2, 3, 6]))
+def test_formatted_numbers_read_back(values, decimals):
+    """Writer and fast reader agree for every value a float keeps exactly at these decimals."""
+    values = np.array(values)
+    blocks = np.hstack(csvbytes.format_fixed(values, decimals))
+    text = b"".join(bytes(r[r != 0]) + b"\n" for r in blocks)
+    assert [x.decode() for x in text.split(b"\n")[:-1]] == \
+        [_fixed_text(v, decimals) for v in values]
+    u = csvbytes.padded(text)
+    ends = np.flatnonzero(u == 10)
+    starts = np.concatenate([[csvbytes.PAD], ends[:-1] + 1])
+    value, empty = csvbytes.parse_fixed(u, csvbytes.words(u), starts, ends, decimals)
+    assert np.array_equal(empty, np.isnan(values))
+    expect = np.round(np.where(np.isnan(values), 0, values) * 10.0 ** decimals)
+    assert np.array_equal(value[~empty], expect[~empty].astype(np.int64))
+
+
+def test_many_chunks_crlf_and_no_final_newline(tmp_path, monkeypatch):
+    monkeypatch.setattr(csvio, "_READ_CHUNK_BYTES", 2000)   # ~20 chunks of whole lines
+    raw = _raw_file(tmp_path, n=300)
+    want = csvio.read_raw_csv(raw)
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(raw.read_bytes().replace(b"\n", b"\r\n").rstrip(b"\r\n"))
+    got = csvio.read_raw_csv(crlf)
+    assert got.samples.equals(want.samples)
+    assert all(np.array_equal(got.derived[k], want.derived[k], equal_nan=True)
+               for k in csvio.DERIVED_COLUMNS)
+    line = _data_line(raw, 250)                              # an error deep in a later chunk
+    _edit(raw, line, lambda ln: ln.replace(ln.split(",")[6], "12x"))
+    with pytest.raises(CsvFormatError, match=f"line {line}: bl_counts must be a whole number"):
+        csvio.read_raw_csv(raw)
+
+
+def test_hand_edited_numbers_still_read(tmp_path):
+    """Fewer decimals, a '+'-free short form: not what we write, but a valid number."""
+    raw = _raw_file(tmp_path)
+    line = _data_line(raw, 3)
+    _edit(raw, line, lambda ln: ",".join(ln.split(",")[:8] + ["12.5"] + ln.split(",")[9:]))
+    got = csvio.read_raw_csv(raw)
+    assert got.derived["fl_n"][3] == 12.5
+
+
+def test_a_huge_file_is_refused_before_reading(tmp_path):
+    """A 1 GB file (sparse: no disk used) is refused from its size, without reading it."""
+    raw = _raw_file(tmp_path)
+    big = tmp_path / "huge.csv"
+    big.write_bytes(raw.read_bytes())
+    with open(big, "r+b") as f:
+        f.truncate(1_000_000_000)
+    with pytest.raises(CsvFormatError, match=r"1000 MB, more than the 256 MB import limit"):
+        csvio.read_raw_csv(big)
+    with Storage(tmp_path / "b.sqlite3") as b:
+        with pytest.raises(CsvFormatError, match="import limit"):
+            csvio.import_raw_csv(b, big)
+        assert b.sessions() == []
+
+
+def test_limits_are_configurable_and_exact(tmp_path, monkeypatch):
+    raw = _raw_file(tmp_path, n=100)
+    size = raw.stat().st_size
+    assert len(csvio.read_raw_csv(raw, max_bytes=size).samples) == 100
+    with pytest.raises(CsvFormatError, match="import limit"):
+        csvio.read_raw_csv(raw, max_bytes=size - 1)
+    assert len(csvio.read_raw_csv(raw, max_rows=100).samples) == 100
+    monkeypatch.setattr(csvio, "_READ_CHUNK_BYTES", 1000)  # refused after a few chunks
+    with pytest.raises(CsvFormatError, match="more than 99 rows"):
+        csvio.read_raw_csv(raw, max_rows=99)
+    monkeypatch.setattr(csvio, "MAX_RAW_CSV_ROWS", 50)
+    with pytest.raises(CsvFormatError, match="more than 50 rows"):
+        csvio.read_raw_csv(raw)
+
+
+def test_empty_and_truncated_files(tmp_path):
+    raw = _raw_file(tmp_path)
+    text = raw.read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    with pytest.raises(CsvFormatError, match="empty"):
+        csvio.read_raw_csv(bad)
+    bad.write_bytes(text[:text.index(b"\ntrial,")])           # header cut off
+    with pytest.raises(CsvFormatError, match="no column header line"):
+        csvio.read_raw_csv(bad)
+    cut = text[:len(text) - 40]                               # last row cut mid-way
+    bad.write_bytes(cut)
+    last_line = cut.count(b"\n") + 1
+    with pytest.raises(CsvFormatError, match=f"line {last_line}: expected 18 fields"):
+        csvio.read_raw_csv(bad)
