@@ -254,3 +254,44 @@ def test_sigkill_of_the_recorder_is_recovered_at_the_next_start(tmp_path):
     # A second start finds nothing more to recover.
     again = sessions()
     assert "Recovered" not in again.stderr
+
+
+# ------------------------------------------------------------------ athlete faults
+# Stepping off (single-leg), touchdowns, moving before the countdown ends and never reaching a
+# target are covered in tests/test_drills_sim.py; stepping off in the middle of a clock drill
+# was not.
+
+def test_stepping_off_mid_clock_keeps_the_targets_done_and_gives_no_overall_score(tmp_path):
+    from stancelab.drills import ClockBalance, Phase, PhaseChanged, Score
+    from stancelab.drills.commands import compare_athlete
+    from stancelab.geometry import FootModel
+    from test_drills_sim import FOOT_MM, board, run
+
+    src, cal = board(seed=7)
+    scored = []
+
+    def step_off_after_two(events, src):
+        for e in events:
+            if isinstance(e, Score):
+                scored.append(e)
+                if len(scored) == 2:
+                    src.set_stance("off", 0.5)
+
+    with Storage(tmp_path / "db.sqlite3") as store:
+        athlete = store.add_athlete("Clo", FOOT_MM)
+        drill = ClockBalance("left", FootModel(FOOT_MM, "left"), target_fraction=0.6)
+        runner, events = run(src, cal, drill, store, athlete.id, on_events=step_off_after_two)
+        (result,) = runner.results
+        assert result.status == "aborted" and "stepped off" in result.reason
+        assert len(result.metrics["targets"]) == 2 == len(scored)
+        # No edge-reach score from two of twelve directions.
+        assert not any("edge_reach" in k or "area" in k for k in result.metrics)
+        assert any(isinstance(e, PhaseChanged) and e.phase == Phase.ABORTED for e in events)
+        stored_trial = store.trial(runner.trial_ids[0])
+        assert stored_trial.status == "aborted" and stored_trial.metrics == result.metrics
+        # ... and an aborted clock trial never enters a left/right comparison.
+        src2, cal2 = board(seed=8)
+        right = ClockBalance("right", FootModel(FOOT_MM, "right"), target_fraction=0.6)
+        done, _ = run(src2, cal2, right, store, athlete.id)
+        assert done.results[0].status == "completed"
+        assert "clock" not in compare_athlete(store, athlete.id)
