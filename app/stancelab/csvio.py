@@ -497,8 +497,11 @@ def _field_bounds(u: np.ndarray, ncol: int, lines: np.ndarray | None, first_line
     begins at ``offset``. Rows with another number of fields are reported by line."""
     cand = np.flatnonzero(u <= 44)     # ',' is 44 and '\n' 10: one compare finds both
     c = u[cand]
-    seps = cand[(c == 44) | (c == 10)] if len(cand) else cand
-    is_nl = u[seps] == 10
+    is_nl = c == 10
+    keep = is_nl | (c == 44)
+    if not keep.all():                 # text cells with spaces, quotes' marks, '#'...
+        cand, is_nl = cand[keep], is_nl[keep]
+    seps = cand
     rows = int(np.count_nonzero(is_nl))
     if len(seps) != rows * ncol or not is_nl.reshape(rows, ncol)[:, -1].all():
         nl = seps[is_nl]
