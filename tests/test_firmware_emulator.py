@@ -72,17 +72,23 @@ class RawLink:
         self.ser = serial.Serial(port, 115200, timeout=0.05)
         self.dec = P.Decoder()
         self.log: list = []
+        self.raw = bytearray()
+
+    def _read(self) -> bytes:
+        data = self.ser.read(4096)
+        self.raw += data
+        return data
 
     def pump(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            self.log.extend(self.dec.feed(self.ser.read(4096)))
+            self.log.extend(self.dec.feed(self._read()))
 
     def ask(self, frame: bytes, match, wall_s: float = 5.0):
         self.ser.write(frame)
         end = time.monotonic() + wall_s
         while time.monotonic() < end:
-            for m in self.dec.feed(self.ser.read(4096)):
+            for m in self.dec.feed(self._read()):
                 self.log.append(m)
                 if match(m):
                     return m
@@ -146,6 +152,14 @@ def session(toolchain, values_file, tmp_path_factory) -> Session:
         link.ask(P.cmd_stop(), is_ack(P.C_STOP))
         link.pump(0.3)
         r["after_stop"] = list(link.log)
+        # Reset while streaming: the reset may cut a frame; BOOT must still get through.
+        link.ask(P.cmd_start(), is_ack(P.C_START))
+        link.pump(0.2)
+        link.log.clear()
+        del link.raw[:]
+        h.control("reset")
+        link.pump(0.5)
+        r["after_reset"], r["after_reset_raw"] = list(link.log), bytes(link.raw)
         link.close()
 
         # C: 10 SPS.
@@ -218,15 +232,33 @@ def test_identify_ping_and_command_errors(session):
         "SAMPLE frames after the STOP acknowledgement"
 
 
+def test_boot_after_reset_carries_stored_id_and_survives_a_cut_frame(session):
+    r = session.raw
+    boots = [m for m in r["after_reset"] if isinstance(m, P.Boot)]
+    assert len(boots) == 1 and boots[0].board_id == BOARD_ID   # id kept in EEPROM
+    assert boots[0].protocol_version == 1
+    assert not any(isinstance(m, P.SampleFrame) for m in r["after_reset"][r["after_reset"].index(
+        boots[0]):]), "a reset board must be idle"
+    # The zero preamble completes a frame the reset may have cut, so a host decoder never
+    # waits with BOOT inside a partial frame (the board stays silent until START).
+    raw = r["after_reset_raw"]
+    boot_at = raw.index(P.encode_boot(BOARD_ID, boots[0].reset_cause))
+    assert raw[boot_at - 38:boot_at] == bytes(38)
+    cut = P.encode_sample(1, 2, (3, 4, 5, 6))[:9]
+    msgs = P.Decoder().feed(cut + raw[boot_at - 38:])
+    assert any(isinstance(m, P.Boot) for m in msgs)
+
+
 def test_values_decode_bit_exactly(session, values_file):
     reads = session.reads
     checks.check_model_values(reads, values_file[1])
     stats = {}
-    for name in ("a", "c", "d1"):
+    boot_b = session.summary["resets_s"][0]
+    for name, boot_s in (("a", 0.0), ("c", boot_b), ("d1", boot_b)):
         samples = getattr(session, name)
-        offset = checks.align_offset(samples, reads, 0.0)
+        offset = checks.align_offset(samples, reads, boot_s)
         assert abs(offset) < 1e-3, f"phase {name}: device clock off the sim clock by {offset}"
-        stats[name] = checks.check_values_exact(samples, reads, 0.0, offset)
+        stats[name] = checks.check_values_exact(samples, reads, boot_s, offset)
     assert stats["a"]["fresh_values"] > 4 * 60 * 79
     saturated = [x for s in session.a for x in s.counts if x in (P.COUNT_MAX, P.COUNT_MIN)]
     negative = [x for s in session.a for x in s.counts if x < 0]
@@ -259,7 +291,7 @@ def test_board_reset_mid_stream_resyncs(session):
     assert d2[0].t_s > d1[-1].t_s, "time axis not continuous across the reset"
     checks.check_no_lost_frames(d1)
     checks.check_no_lost_frames(d2)
-    boot_s = session.summary["resets_s"][0]
+    boot_s = session.summary["resets_s"][1]
     offset = checks.align_offset(d2, session.reads, boot_s)
     dead_s = session.summary["chips"][DEAD_CHIP]["dead_at_s"]
     healthy = [s for s in d2 if s.t_s < offset + dead_s - boot_s]
@@ -267,7 +299,7 @@ def test_board_reset_mid_stream_resyncs(session):
 
 
 def test_dead_chip_flagged_within_1_s_others_stream(session):
-    boot_s = session.summary["resets_s"][0]
+    boot_s = session.summary["resets_s"][1]
     offset = checks.align_offset(session.d2, session.reads, boot_s)
     dead_s = session.summary["chips"][DEAD_CHIP]["dead_at_s"]
     assert dead_s > boot_s

@@ -278,6 +278,12 @@ void setup()
         g_last_low_ms[c] = now_ms;
     g_last_tick_us = micros();
     if (!g_plotter) {
+        // A reset can cut a frame mid-way. A host decoder holding that partial frame would
+        // take the next bytes as its missing tail and, the board being idle until START, wait
+        // forever with BOOT inside it. LINK_MAX_FRAME zero bytes complete any partial frame (it
+        // then fails its CRC and is skipped) so the BOOT after them is always seen.
+        for (uint8_t i = 0; i < LINK_MAX_FRAME; i++)
+            Serial.write((uint8_t)0);
         uint8_t p[6];
         p[0] = PROTOCOL_VERSION;
         p[1] = g_reset_cause;
