@@ -5,10 +5,12 @@ What is measured (run: ``.venv/bin/python bench/bench_live.py [--seconds 20]``):
 * The board is a VirtualBoard behind a real pseudo-terminal, run in a *separate process*
   (tests/ui_pty_board.py) streaming 80 frames/s in real time, so its CPU is not counted.
 * The app side is the real one: SerialBoard (reader thread stamps ``t_host_s`` when the bytes
-  arrive) -> LiveSession (one 4 ms QTimer) -> LiveView -> BoardCanvas.cop, painted by Qt in the
-  offscreen platform at 1280 x 800.
-* Latency = time.monotonic() inside the COP item's paint() minus ``t_host_s`` of the newest
-  sample it shows; counted once per new sample shown. Reported as p50 / p99 / max.
+  arrive, then wakes the session through Source.set_listener) -> LiveSession (its one timer,
+  fired at 0 ms by the wake-up) -> LiveView -> BoardCanvas, painted by Qt in the offscreen
+  platform at 1280 x 800, after the app's own start-up step (ui.app.settle_after_startup).
+* Latency = time.monotonic() at the end of a canvas repaint that drew the COP dot
+  (BoardCanvas.drawForeground) minus ``t_host_s`` of the newest sample the dot shows; counted
+  once per new sample shown. Reported as p50 / p99 / max.
 * Paints per second = distinct COP paints / seconds. CPU = process CPU time (all threads of the
   app: GUI + serial reader) / wall time, in % of one core; the GUI thread alone also shown.
 """
@@ -47,6 +49,7 @@ def run(port: str, seconds: float) -> int:
     from PySide6.QtWidgets import QApplication
 
     from stancelab.board.serial_board import SerialBoard
+    from stancelab.ui.app import settle_after_startup
     from stancelab.ui.live_view import LiveView
     from stancelab.ui.session import LiveSession
 
@@ -63,8 +66,9 @@ def run(port: str, seconds: float) -> int:
             last_shown[0] = t_host
             latencies.append(t_paint - t_host)
 
-    view.canvas.cop.paint_hook = on_paint
+    view.canvas.paint_hook = on_paint
     session.attach(SerialBoard(port, boot_grace_s=0.2))
+    settle_after_startup()
     warm_end = time.monotonic() + 2.0
     while time.monotonic() < warm_end:
         app.processEvents()

@@ -33,7 +33,7 @@ def test_live_view_paints_cop_from_the_board(qtbot):
         view.resize(900, 600)
         view.show()
         painted = []
-        view.canvas.cop.paint_hook = lambda t_paint, t_host: painted.append((t_paint, t_host))
+        view.canvas.paint_hook = lambda t_paint, t_host: painted.append((t_paint, t_host))
         session.attach(SerialBoard(pb.port, boot_grace_s=0.2))
         try:
             qtbot.waitUntil(lambda: len(session.history) >= 80 and len(painted) >= 10,

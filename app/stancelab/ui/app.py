@@ -7,6 +7,7 @@ banner that says so.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -63,26 +64,58 @@ def build_window(ctx: AppContext) -> MainWindow:
     return win
 
 
-def run_app(argv: list[str], args) -> int:
-    app = QApplication.instance() or QApplication(argv)
-    app.setApplicationName("StanceLab")
-    ctx = AppContext()
+def settle_after_startup() -> None:
+    """Move the start-up objects (Qt wrappers, modules: tens of thousands) out of the garbage
+    collector's sight: they live for the whole run, and a full collection over them pauses the
+    live view for tens of milliseconds."""
+    gc.collect()
+    gc.freeze()
+
+
+def start_app(args, ctx: AppContext | None = None) -> tuple[AppContext, MainWindow, list[str]]:
+    """Build the window, recover recordings a crash left open, connect the board the arguments
+    ask for. Returns the messages the user must read (shown by :func:`tell_user`)."""
+    ctx = ctx or AppContext()
     win = build_window(ctx)
+    notes = [f"Recovered an interrupted recording: {rec.samples} samples kept "
+             f"(trial {rec.trial_id}; see Results)."
+             for rec in ctx.storage.recover_interrupted()]
     try:
         source, banner = choose_source(args)
         ctx.connect_source(source)
         win.set_banner(banner)
     except SourceError as exc:
         win.set_banner(f"No board: {exc}")
-        QMessageBox.warning(win, "StanceLab", str(exc))
+        notes.append(f"{exc} You can also connect one on the Board screen.")
+    return ctx, win, notes
+
+
+def tell_user(win: MainWindow, notes: list[str]) -> QMessageBox | None:
+    """One line per note on stderr (for logs and terminals) and one non-blocking dialog."""
+    for note in notes:
+        print(f"stancelab: {note}", file=sys.stderr)
+    if not notes:
+        return None
+    box = QMessageBox(QMessageBox.Icon.Information, "StanceLab", "\n\n".join(notes),
+                      QMessageBox.StandardButton.Ok, win)
+    box.setObjectName("startup-notice")
+    box.open()
+    win.status.setText(notes[-1])
+    return box
+
+
+def run_app(argv: list[str], args) -> int:
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("StanceLab")
+    ctx, win, notes = start_app(args)
     win.resize(1280, 800)
     win.show()
+    tell_user(win, notes)
+    settle_after_startup()
     try:
         return app.exec()
     finally:
         ctx.close()
-
-
 def main_gui(args) -> int:
     """Called by ``stancelab`` with no command (see stancelab.cli)."""
     return run_app(sys.argv[:1], args)

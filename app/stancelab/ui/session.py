@@ -1,12 +1,18 @@
 """The one timer that drains the board: samples -> forces -> COP -> ring buffers -> views.
 
 Views never read the source themselves; they connect to :attr:`LiveSession.frame` and repaint.
-The timer polls fast (a few ms) because a poll with nothing queued costs microseconds, while the
-wait between bytes arriving and the next poll is the app's own latency.
+The timer is woken by the data instead of polling: the source's reader thread calls our listener
+when its queue goes from empty to non-empty, which posts one queued signal to the GUI thread,
+which fires the single-shot timer at 0 ms; the drain then takes everything queued. So there is
+one wake-up per batch, no per-sample signal, and no idle polling. Between batches the same timer
+runs a slow tick (status, drill time-outs, commits of a stalled recording). A source that only
+makes samples when read (the simulated board in fast mode, used by tests) is polled instead.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,17 +73,25 @@ class LiveSession(QObject):
     drill_failed = Signal(str)       # the runner raised; it has closed the trial already
     state_changed = Signal(object)   # SourceState
     error = Signal(str)              # a board problem worded for the user
+    _wake = Signal()                 # emitted on the source's reader thread, queued to ours
 
-    def __init__(self, poll_ms: int = 4, history_s: float = 10.0, parent=None) -> None:
+    def __init__(self, poll_ms: int = 4, tick_ms: int = 100, history_s: float = 10.0,
+                 parent=None) -> None:
         super().__init__(parent)
         self.source: Source | None = None
         self.calibration: Calibration = default_calibration()
         self.history = RingBuffer(int(history_s * 80))
+        self.poll_ms, self.tick_ms = poll_ms, tick_ms
         self._timer = QTimer(self)
+        self._timer.setObjectName("live-session-drain")
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(poll_ms)
-        self._timer.timeout.connect(self.poll)
+        self._timer.timeout.connect(self._on_timer)
+        self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+        self._pushes = False           # the source wakes us (else: poll every poll_ms)
+        self._paused = False
+        self._gui_thread = threading.get_ident()
         self._last_state: SourceState | None = None
+        self._last_state_emit_s = -1.0
         #: A DrillRunner while a drill runs: it drains the source itself (to record every
         #: sample with its phase) and the session publishes its processed block.
         self.runner = None
@@ -96,7 +110,12 @@ class LiveSession(QObject):
         st = source.state
         self.calibration = calibration or default_calibration(st.board_id, st.firmware)
         self.history.clear()
-        self._timer.start()
+        # A source that generates samples inside read() has no thread to wake us: poll it.
+        self._pushes = getattr(source, "realtime", True)
+        if self._pushes:
+            source.set_listener(self._on_data)
+        self._paused = False
+        self._arm(0)
         self._emit_state()
 
     def detach(self) -> None:
@@ -104,11 +123,44 @@ class LiveSession(QObject):
         self._timer.stop()
         src, self.source = self.source, None
         if src is not None:
+            src.set_listener(None)
             try:
                 src.stop()
             finally:
                 src.close()
             self._emit_state()
+
+    # -- waking
+    def _on_data(self) -> None:
+        """Source listener, on the reader thread. Reads made by our own drain (which can push,
+        e.g. a board's reply frames) must not wake us again."""
+        if threading.get_ident() == self._gui_thread:
+            return
+        try:
+            self._wake.emit()
+        except RuntimeError:   # the session's Qt object is gone (app closing)
+            pass
+
+    def _on_wake(self) -> None:
+        if self.source is not None and not self._paused:
+            self._timer.start(0)
+
+    def _arm(self, ms: int | None = None) -> None:
+        """Push mode: one shot, at ``ms`` or after the slow tick. Poll mode: every poll_ms."""
+        if self._pushes:
+            self._timer.setSingleShot(True)
+            self._timer.start(self.tick_ms if ms is None else ms)
+        else:
+            self._timer.setSingleShot(False)
+            self._timer.start(self.poll_ms)
+
+    def _on_timer(self) -> None:
+        try:
+            self.poll()
+        finally:
+            if (self.source is not None and self._pushes and not self._paused
+                    and not self._timer.isActive()):
+                self._arm()
 
     @property
     def active(self) -> bool:
@@ -116,11 +168,13 @@ class LiveSession(QObject):
 
     def pause(self) -> None:
         """Stop draining without closing (a consumer such as the drill runner takes over)."""
+        self._paused = True
         self._timer.stop()
 
     def resume(self) -> None:
+        self._paused = False
         if self.source is not None:
-            self._timer.start()
+            self._arm(0)
 
     # -- drills
     def run_drill(self, runner) -> None:
@@ -148,9 +202,7 @@ class LiveSession(QObject):
         except SourceError as exc:
             self.error.emit(str(exc))
             samples = []
-        st = src.state
-        if st is not self._last_state:
-            self._emit_state()
+        self._check_state()
         if not samples:
             return None
         return self.feed(samples)
@@ -183,12 +235,25 @@ class LiveSession(QObject):
             self.frame.emit(fr)
         if events:
             self.drill_events.emit(events)
-        st = self.source.state if self.source is not None else None
-        if st is not self._last_state:
-            self._emit_state()
+        self._check_state()
         return fr
+
+    def _check_state(self) -> None:
+        """Publish the source state: at once when the connection changes, otherwise (rate,
+        lost frames: a serial board replaces its state with every batch) at most at the tick
+        rate, so the status line is not re-laid out 80 times a second."""
+        src = self.source
+        st = src.state if src is not None else None
+        last = self._last_state
+        if st is last:
+            return
+        if (st is None or last is None or st.connected != last.connected
+                or st.streaming != last.streaming or st.error != last.error
+                or time.monotonic() - self._last_state_emit_s >= self.tick_ms / 1000):
+            self._emit_state()
 
     def _emit_state(self) -> None:
         st = self.source.state if self.source is not None else None
         self._last_state = st
+        self._last_state_emit_s = time.monotonic()
         self.state_changed.emit(st)

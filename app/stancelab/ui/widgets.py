@@ -8,7 +8,15 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QTransform
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QTransform,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsEllipseItem,
@@ -85,59 +93,37 @@ class ProgressRing(QWidget):
         p.end()
 
 
-class CopDot(QGraphicsEllipseItem):
-    """The COP marker. Records when it was last painted and which sample it showed, so the
-    benchmark can measure bytes-arrived to COP-painted latency on the real paint path."""
+class Trail:
+    """The COP's recent path as dots that fade with age: stock ellipse items (painted by Qt in
+    C++, no Python override for the scene to call back into on every update), each with a fixed
+    brush, moved to the newest positions. Every ``stride``-th sample gets a dot."""
 
-    def __init__(self, radius_mm: float = 9.0) -> None:
-        super().__init__(-radius_mm, -radius_mm, 2 * radius_mm, 2 * radius_mm)
-        self.setBrush(QBrush(QColor(ACCENT)))
-        self.setPen(_pen(QColor("#000000"), 1))
-        self.setZValue(10)
-        self.shown_t_host_s: float | None = None
-        self.paint_hook = None  # callable(painted_s, shown_t_host_s), set by bench/tests
+    def __init__(self, scene: QGraphicsScene, samples: int, stride: int = 2,
+                 radius_mm: float = 4.0) -> None:
+        self.stride = stride
+        n = max(1, samples // stride)
+        self.dots = []
+        for alpha in np.linspace(15, 170, n):   # oldest first
+            dot = QGraphicsEllipseItem(-radius_mm, -radius_mm, 2 * radius_mm, 2 * radius_mm)
+            dot.setPen(QPen(Qt.PenStyle.NoPen))
+            dot.setBrush(QBrush(QColor(255, 212, 0, int(alpha))))
+            dot.setZValue(9)
+            dot.setVisible(False)
+            scene.addItem(dot)
+            self.dots.append(dot)
 
-    def paint(self, painter, option, widget=None) -> None:
-        super().paint(painter, option, widget)
-        if self.paint_hook is not None and self.shown_t_host_s is not None:
-            self.paint_hook(time.monotonic(), self.shown_t_host_s)
-
-
-class TrailItem(QGraphicsItem):
-    """The COP's recent path as dots that fade with age. Painted directly with QPainter: a
-    ScatterPlotItem rebuilds its spot tables on every setData, too slow at 80 updates/s."""
-
-    def __init__(self, length: int, radius_mm: float = 4.0) -> None:
-        super().__init__()
-        self.xy = np.full((length, 2), np.nan)
-        self.radius_mm = radius_mm
-        self._brushes = [QBrush(QColor(255, 212, 0, int(a)))
-                         for a in np.linspace(15, 170, length)]
-        self._rect = QRectF()
-        self.setZValue(9)
-
-    def set_points(self, xy: np.ndarray) -> None:
-        self.prepareGeometryChange()
-        self.xy = xy
-        ok = ~np.isnan(xy[:, 0])
-        if ok.any():
-            lo, hi = xy[ok].min(axis=0), xy[ok].max(axis=0)
-            r = self.radius_mm
-            self._rect = QRectF(lo[0] - r, lo[1] - r, hi[0] - lo[0] + 2 * r, hi[1] - lo[1] + 2 * r)
-        else:
-            self._rect = QRectF()
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(self, painter, option, widget=None) -> None:
-        painter.setPen(Qt.PenStyle.NoPen)
-        r = self.radius_mm
-        for (x, y), brush in zip(self.xy, self._brushes):
-            if not math.isnan(x):
-                painter.setBrush(brush)
-                painter.drawEllipse(QRectF(x - r, y - r, 2 * r, 2 * r))
+    def show(self, xy: np.ndarray) -> None:
+        """``xy``: the newest samples, oldest first (NaN where nobody stood on the board)."""
+        pts = xy[::-1][::self.stride][:len(self.dots)][::-1].tolist()
+        dots = self.dots[len(self.dots) - len(pts):]
+        for dot in self.dots[:len(self.dots) - len(pts)]:
+            dot.setVisible(False)
+        for dot, (x, y) in zip(dots, pts):
+            if math.isnan(x):
+                dot.setVisible(False)
+            else:
+                dot.setPos(x, y)
+                dot.setVisible(True)
 
 
 def cache_static(items) -> None:
@@ -196,12 +182,19 @@ class BoardCanvas(QGraphicsView):
         self._reached = False
         self._reach = scene.addPath(QPainterPath(), _pen(QColor(OK), 3))
         self._reach.setZValue(6)
-        self._trail = TrailItem(self.TRAIL)
-        scene.addItem(self._trail)
-        self.cop = CopDot()
+        self._trail = Trail(scene, self.TRAIL)
+        r = 9.0
+        self.cop = QGraphicsEllipseItem(-r, -r, 2 * r, 2 * r)
+        self.cop.setBrush(QBrush(QColor(ACCENT)))
+        self.cop.setPen(_pen(QColor("#000000"), 1))
+        self.cop.setZValue(10)
         self.cop.setVisible(False)
         scene.addItem(self.cop)
         self._trail_xy = np.full((self.TRAIL, 2), np.nan)
+        #: host arrival time of the sample the COP dot shows, and a callable(painted_s, that
+        #: time) run after each repaint that drew the dot: the benchmark's latency probe.
+        self.cop_t_host_s: float | None = None
+        self.paint_hook = None
         cache_static([board, *cells])
         self._span = (2 * w + 40, 2 * d + 40)
         scene.setSceneRect(QRectF(-w - 400, -d - 400, 2 * w + 800, 2 * d + 800))
@@ -300,20 +293,26 @@ class BoardCanvas(QGraphicsView):
         tr[:-n] = tr[n:].copy()
         tr[-n:, 0] = x_mm[-n:]
         tr[-n:, 1] = y_mm[-n:]
-        self._trail.set_points(tr)
+        self._trail.show(tr)
         x, y = float(x_mm[-1]), float(y_mm[-1])
         if math.isnan(x):
             self.cop.setVisible(False)
         else:
             self.cop.setPos(x, y)
-            self.cop.shown_t_host_s = None if t_host_s is None or math.isnan(t_host_s) \
-                else t_host_s
+            self.cop_t_host_s = None if t_host_s is None or math.isnan(t_host_s) else t_host_s
             self.cop.setVisible(True)
 
     def clear_cop(self) -> None:
         self._trail_xy[:] = np.nan
-        self._trail.set_points(self._trail_xy)
+        self._trail.show(self._trail_xy)
         self.cop.setVisible(False)
+
+    def drawForeground(self, painter, rect) -> None:
+        """Runs after the items of a repaint are drawn: reports a repaint that drew the COP."""
+        hook = self.paint_hook
+        if (hook is not None and self.cop_t_host_s is not None and self.cop.isVisible()
+                and rect.intersects(self.cop.sceneBoundingRect())):
+            hook(time.monotonic(), self.cop_t_host_s)
 
 
 def _pen(colour: QColor, width_px: float) -> QPen:
@@ -350,16 +349,22 @@ class LoadStrip(pg.PlotWidget):
         self._set_top(100.0)
         for name in ("left", "bottom"):
             pi.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def _set_top(self, top_kg: float) -> None:
         if top_kg != self._top_kg:
             self._top_kg = top_kg
             self.getPlotItem().setYRange(-5, top_kg, padding=0)
 
+    #: Every n-th sample is drawn: 400 points over the strip's width look the same as 800 and
+    #: halve the line drawing, the bulk of a strip repaint.
+    DECIMATE = 2
+
     def show_history(self, rows: np.ndarray) -> None:
         """``rows`` from RingBuffer.last(): columns t, total, FL, FR, BL, BR, x, y."""
         if len(rows) < 2:
             return
+        rows = rows[(len(rows) - 1) % self.DECIMATE::self.DECIMATE]   # keeps the newest row
         t = rows[:, 0] - rows[-1, 0]
         kg = rows[:, 1:6] / 9.80665
         peak = np.nanmax(kg[:, 0]) if np.isfinite(kg[:, 0]).any() else 0.0
