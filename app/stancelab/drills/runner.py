@@ -7,9 +7,10 @@ target as it arrives; each trial is stored with its settings, status, reason and
 
 from __future__ import annotations
 
+from ..health import HealthMonitor
 from ..processing import Block, process
 from .base import Drill
-from .events import Event, TrialDone, TrialStarted
+from .events import DrillWarning, Event, TrialDone, TrialStarted
 
 DISCONNECTED_REASON = "the board was disconnected; the samples recorded so far are kept"
 
@@ -27,6 +28,10 @@ class DrillRunner:
         self.trial_ids: dict[int, int] = {}      # drill trial index -> storage trial id
         self.samples_written = 0
         self._writers: dict[int, object] = {}
+        # Sensor health watches the same blocks: a fault is announced as a warning at once, and
+        # a trial recorded through one is stored with sensor_ok False and not scored.
+        self.health = HealthMonitor(calibration,
+                                    body_mass_kg=getattr(drill.stance, "body_mass_kg", None))
         self._started = False
         self._closed = False
 
@@ -70,6 +75,8 @@ class DrillRunner:
             if samples:
                 block = process(samples, self.calibration)
                 self.last_block = block
+                events += [DrillWarning(t_s=f.detected_t_s, text=f.advice, code="sensor-" + f.kind)
+                           for f in self.health.feed(block)]
                 new = self.drill.feed(block)
                 self._record(samples, new, self.drill.labels)
                 events += new
@@ -177,7 +184,17 @@ class DrillRunner:
                 writer.close()
             tid = self.trial_ids.get(r.index)
             if tid is not None:
+                flags = self.health.quality_flags(r.t_start_s, r.t_end_s)
+                metrics, reason = dict(r.metrics), r.reason
+                if not flags["sensor_ok"]:
+                    # Scores computed through a faulty cell would be wrong numbers: keep the
+                    # samples, drop the scores, say why.
+                    metrics = {k: v for k, v in metrics.items()
+                               if k in ("samples", "duration_s", "touchdowns")}
+                    why = "recorded through a sensor fault: " + "; ".join(flags["sensor_advice"])
+                    reason = f"{reason}; {why}" if reason else why
+                metrics.update(flags)
                 self.commit_pending()
                 with self.store.transaction():
-                    self.store.update_metrics(tid, r.metrics)
-                    self.store.finish_trial(tid, r.status, r.reason)
+                    self.store.update_metrics(tid, metrics)
+                    self.store.finish_trial(tid, r.status, reason)
