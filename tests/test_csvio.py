@@ -437,3 +437,13 @@ def test_empty_and_truncated_files(tmp_path):
     last_line = cut.count(b"\n") + 1
     with pytest.raises(CsvFormatError, match=f"line {last_line}: expected 18 fields"):
         csvio.read_raw_csv(bad)
+
+
+def test_file_cut_at_a_line_end_is_refused(tmp_path):
+    raw = _raw_file(tmp_path, n=100)
+    assert csvio.read_raw_csv(raw).metadata["trial.1.samples"] == 100
+    data = raw.read_bytes()
+    raw.write_bytes(data[:data.rfind(b"\n", 0, len(data) - 1000) + 1])   # whole rows missing
+    with pytest.raises(CsvFormatError, match=r"trial 1 has \d+ rows but the header says 100; "
+                                             r"the file is incomplete"):
+        csvio.read_raw_csv(raw)

@@ -262,6 +262,8 @@ def _session_metadata(store: Storage, session_id: int, trial_ids: Sequence[int],
         for key in ("drill", "leg", "condition", "settings", "status", "reason", "started",
                     "ended", "metrics"):
             meta[f"trial.{number}.{key}"] = getattr(t, key)
+        # The row count lets import notice a file cut off exactly at a line end.
+        meta[f"trial.{number}.samples"] = store.sample_count(tid)
     return meta
 
 
@@ -374,7 +376,7 @@ def write_summary_csv(path: str | Path, store: Storage, trial_ids: Sequence[int]
 # Reading
 
 #: Import refuses files bigger than this (about 7 h at 80 samples/s), before reading any data:
-#: parsed columns take ~150 bytes a row, so the limit bounds memory (see docs/storage.md).
+#: import peaks at ~4x the file size (measured), so this bounds memory to ~1 GB (docs/storage.md).
 MAX_RAW_CSV_BYTES = 256_000_000
 #: ... and stops with an error once a file has more rows than this (tiny rows, same bound).
 MAX_RAW_CSV_ROWS = 2_500_000
@@ -604,7 +606,7 @@ def _check_size(path: Path, size: int, max_bytes: int) -> None:
             f"{path}: the file is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
             f"import limit (about {max_bytes / 118 / 80 / 3600:.1f} h at 80 samples/s). Export "
             f"fewer trials per file, or raise csvio.MAX_RAW_CSV_BYTES if this computer has "
-            f"the memory (about 1.5 times the file size).")
+            f"the memory (about 4 times the file size).")
 
 
 def read_raw_csv(path: str | Path, derived: bool = True, *,
@@ -702,6 +704,7 @@ def _assemble(meta: dict, parts: list[dict], line_parts: list[np.ndarray], deriv
     counts = np.column_stack([values[c] for c in COUNT_COLUMNS]) if n else np.zeros((0, 4),
                                                                                      np.int64)
     _validate(values, counts, lines, path)
+    _check_row_counts(meta, values["trial"], path)
     samples = SampleArrays(values["seq"], values["t_s"] * 1e-6, values["t_host_s"] * 1e-6,
                            counts, values["status"], column("phase"), column("target"))
     extra = {}
@@ -710,6 +713,22 @@ def _assemble(meta: dict, parts: list[dict], line_parts: list[np.ndarray], deriv
             d = dict(RAW_COLUMNS)[name]
             extra[name] = np.where(empties(name), np.nan, values[name] / 10.0 ** d)
     return RawCsv(meta, values["trial"], samples, extra)
+
+
+def _check_row_counts(meta: dict, trial: np.ndarray, path) -> None:
+    """Files that state each trial's rows (``trial.N.samples``) must have exactly those."""
+    declared = {int(k.split(".")[1]): v for k, v in meta.items()
+                if re.fullmatch(r"trial\.\d+\.samples", k)}
+    if not declared:
+        return
+    found = np.bincount(trial, minlength=max(declared) + 1) if len(trial) else \
+        np.zeros(max(declared) + 1, np.int64)
+    for number in sorted(declared):
+        if not isinstance(declared[number], int) or declared[number] != int(found[number]):
+            raise CsvFormatError(
+                f"{path}: trial {number} has {int(found[number])} rows but the header says "
+                f"{declared[number]!r}; the file is incomplete (cut off?) or was edited. "
+                f"Export it again from the original database.")
 
 
 def _objects(values) -> np.ndarray:
