@@ -10,7 +10,9 @@ What is measured (run: ``.venv/bin/python bench/bench_live.py [--seconds 20]``):
   platform at 1280 x 800, after the app's own start-up step (ui.app.settle_after_startup).
 * Latency = time.monotonic() at the end of a canvas repaint that drew the COP dot
   (BoardCanvas.drawForeground) minus ``t_host_s`` of the newest sample the dot shows; counted
-  once per new sample shown. Reported as p50 / p99 / max.
+  once per new sample shown. Reported as p50 / p99 / max. With ``--record`` the drill runner
+  drains the source and its blocks carry no host times: latency then starts when the reader
+  thread queued the batch (its decode time, tens of microseconds, is not included).
 * Paints per second = distinct COP paints / seconds. CPU = process CPU time (all threads of the
   app: GUI + serial reader) / wall time, in % of one core; the GUI thread alone also shown.
 """
@@ -32,6 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--record", action="store_true",
+                   help="record while live: a quiet-stance drill runs through the session and "
+                        "writes every sample to a SQLite database in a temporary folder")
     args = p.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "app"), str(ROOT / "tests")]))
@@ -39,13 +44,31 @@ def main(argv=None) -> int:
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:
         port = dev.stdout.readline().strip()
-        return run(port, args.seconds)
+        return run(port, args.seconds, args.record)
     finally:
         dev.stdin.close()
         dev.wait(5)
 
 
-def run(port: str, seconds: float) -> int:
+def _start_recording(session):
+    """A quiet-stance drill with its runner writing to a fresh database (the app's only
+    recording path), long enough to outlast the measurement."""
+    import tempfile
+
+    from stancelab.drills.quiet import QuietStance
+    from stancelab.drills.runner import DrillRunner
+    from stancelab.drills.settings import for_athlete
+    from stancelab.storage import Storage
+
+    store = Storage(Path(tempfile.mkdtemp(prefix="stancelab-bench-")) / "bench.sqlite")
+    athlete = store.add_athlete("Bench", 265.0)
+    drill = QuietStance.from_settings(for_athlete("quiet", {}, eyes="open", duration_s=3600))
+    runner = DrillRunner(session.source, session.calibration, drill, store, athlete.id)
+    session.run_drill(runner)
+    return store, runner
+
+
+def run(port: str, seconds: float, record: bool = False) -> int:
     from PySide6.QtWidgets import QApplication
 
     from stancelab.board.serial_board import SerialBoard
@@ -68,6 +91,7 @@ def run(port: str, seconds: float) -> int:
 
     view.canvas.paint_hook = on_paint
     session.attach(SerialBoard(port, boot_grace_s=0.2))
+    store, runner = _start_recording(session) if record else (None, None)
     settle_after_startup()
     warm_end = time.monotonic() + 2.0
     while time.monotonic() < warm_end:
@@ -86,10 +110,14 @@ def run(port: str, seconds: float) -> int:
     cpu = time.process_time() - cpu0
     gui = time.thread_time() - thread0
     st = session.source.state
+    written = runner.samples_written if runner is not None else 0
     session.detach()
     view.close()
+    if store is not None:
+        store.close()
     lat = np.array(latencies or [np.nan]) * 1e3
-    print(f"live view, {wall:.1f} s at {st.rate_sps:.1f} samples/s over a pty "
+    mode = f"recording ({written} samples written)" if record else "not recording"
+    print(f"live view, {mode}, {wall:.1f} s at {st.rate_sps:.1f} samples/s over a pty "
           f"(lost frames {st.lost_frames - st0.lost_frames})")
     print(f"latency bytes->COP painted: p50 {np.percentile(lat, 50):.2f} ms, "
           f"p99 {np.percentile(lat, 99):.2f} ms, max {np.max(lat):.2f} ms (n={len(latencies)})")

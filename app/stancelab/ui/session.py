@@ -89,6 +89,7 @@ class LiveSession(QObject):
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
         self._pushes = False           # the source wakes us (else: poll every poll_ms)
         self._paused = False
+        self._woke_s = float("nan")
         self._gui_thread = threading.get_ident()
         self._last_state: SourceState | None = None
         self._last_state_emit_s = -1.0
@@ -136,6 +137,7 @@ class LiveSession(QObject):
         e.g. a board's reply frames) must not wake us again."""
         if threading.get_ident() == self._gui_thread:
             return
+        self._woke_s = time.monotonic()   # a drill runner's blocks carry no host times
         try:
             self._wake.emit()
         except RuntimeError:   # the session's Qt object is gone (app closing)
@@ -231,7 +233,7 @@ class LiveSession(QObject):
         if len(b):
             self.history.extend(np.column_stack([b.t_s, b.total_n, b.forces_n, b.cop_x_mm,
                                                  b.cop_y_mm]))
-            fr = LiveFrame([], b, float("nan"))
+            fr = LiveFrame([], b, self._woke_s)
             self.frame.emit(fr)
         if events:
             self.drill_events.emit(events)
