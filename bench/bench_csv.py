@@ -107,9 +107,8 @@ def main() -> None:
     if pd is not None:
         for what, ours, theirs in (("export", "stancelab export", "pandas to_csv"),
                                    ("import", "stancelab import", "pandas read_csv")):
-            print(f"  {what} speed vs pandas (pandas time / ours): wall "
-                  f"{results[theirs][0] / results[ours][0]:.2f}x, CPU "
-                  f"{results[theirs][2] / results[ours][2]:.2f}x")
+            print(f"  {what} ratio pandas/stancelab: {results[theirs][0] / results[ours][0]:.2f}x"
+                  f" (wall medians; CPU {results[theirs][2] / results[ours][2]:.2f}x)")
     print(f"  targets: import <= 200 ms, export <= 1000 ms (median wall): import "
           f"{'met' if results['stancelab import'][0] <= 0.2 else 'NOT met'}, export "
           f"{'met' if results['stancelab export'][0] <= 1.0 else 'NOT met'}")
