@@ -150,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .board.source import SourceError
+    from .calibration import CalibrationError
+    from .csvio import CsvFormatError
+    from .storage import StorageError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -163,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
             return main_gui(args)
         return args.func(args) or 0
     except UserError as e:
+        print(f"stancelab: error: {e}", file=sys.stderr)
+        return 2
+    except (StorageError, CsvFormatError, SourceError, CalibrationError) as e:
+        # Raised with a message for the user by the core modules; never a traceback.
         print(f"stancelab: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

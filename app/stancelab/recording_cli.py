@@ -127,6 +127,9 @@ def cmd_record(args) -> int:
             print("Note: this board has no saved calibration; forces use nominal gains.",
                   file=sys.stderr)
         progress = Progress(args.seconds)
+        # N seconds at R samples/s is N*R samples: stop half a period early, since device
+        # timestamps jitter by the firmware's loop latency (tens of microseconds).
+        end_s = args.seconds - 0.5 / (st.nominal_rate_sps or 80)
         writer = store.sample_writer(trial.id)
         t0 = last_t = None
         disconnected_since = None
@@ -139,7 +142,7 @@ def cmd_record(args) -> int:
                         t0 = samples[0].t_s
                     if gaps and gaps[-1][1] is None:
                         gaps[-1][1] = samples[0].t_s
-                    keep = [s for s in samples if s.t_s - t0 < args.seconds]
+                    keep = [s for s in samples if s.t_s - t0 < end_s]
                     writer.extend(keep)
                     n += len(keep)
                     last_t = samples[-1].t_s
