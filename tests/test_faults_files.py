@@ -183,9 +183,6 @@ def test_the_same_file_imports_again_only_as_a_new_session(raw, capsys):
             assert [store.sample_count(t.id) for t in store.trials(s.id)] == [200, 200]
 
 
-@pytest.mark.xfail(strict=True, reason="gap: a raw CSV cut exactly at a line end is not "
-                   "detected (no row count in its header); fix in csvio: write "
-                   "'# trial.N.samples: n' and check it on import")
 def test_truncated_at_a_line_end_is_detected(raw, capsys):
     data = raw.read_bytes()
     raw.write_bytes(data[: data.rfind(b"\n", 0, len(data) - 1000) + 1])
