@@ -44,7 +44,9 @@ def test_live_view_paints_cop_from_the_board(qtbot):
         total_kg = rows[:, 1] / 9.80665
         # The VirtualBoard's cells carry an unknown zero offset: nominal calibration reads
         # load plus offset, so only check the COP moves on a circle-ish path and gets drawn.
-        assert np.all(np.isfinite(rows[:, 6]))
+        # The first frames after START can come before the cells carry the person (NaN COP
+        # below the load threshold); the newest half second must all be drawn.
+        assert np.all(np.isfinite(rows[-40:, 6]))
         assert total_kg.mean() > 50
         assert view.canvas.cop.isVisible()
         x, y = view.canvas.cop.pos().x(), view.canvas.cop.pos().y()
