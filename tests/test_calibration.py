@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stancelab import calibration as cal
-from stancelab.geometry import G, BoardGeometry, FootModel
+from stancelab.geometry import BoardGeometry, FootModel, G
 
 GEOM = BoardGeometry()
 

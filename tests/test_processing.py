@@ -10,7 +10,7 @@ from stancelab.processing import Block, process
 
 
 def _sample(i, forces_n, offsets=(0, 0, 0, 0)):
-    counts = tuple(int(round(f * NOMINAL_COUNTS_PER_N + o)) for f, o in zip(forces_n, offsets))
+    counts = tuple(round(f * NOMINAL_COUNTS_PER_N + o) for f, o in zip(forces_n, offsets))
     return Sample(seq=i, t_s=i / 80, t_host_s=0.0, counts=counts, status=0)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import paths
-from .geometry import CHANNEL_NAMES, G, BoardGeometry
+from .geometry import CHANNEL_NAMES, BoardGeometry, G
 
 #: Counts per newton of a 200 kg, 2 mV/V cell on an HX711 at gain 128. The excitation voltage
 #: cancels: full scale is +-0.5 * AVDD / 128, the cell gives 2 mV/V * AVDD at 200 kg.
@@ -35,7 +35,7 @@ class Calibration:
     offsets_counts: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     gains_n_per_count: tuple[float, float, float, float] = (1 / NOMINAL_COUNTS_PER_N,) * 4
     geometry: BoardGeometry = field(default_factory=BoardGeometry)
-    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc)
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC)
                          .isoformat(timespec="seconds"))
     firmware: str | None = None
     method: str = "nominal"  # nominal | tare | tare+gain
@@ -53,7 +53,7 @@ class Calibration:
                 "geometry": self.geometry.to_dict()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Calibration":
+    def from_dict(cls, d: dict) -> Calibration:
         return cls(board_id=d.get("board_id"),
                    offsets_counts=tuple(float(v) for v in d["offsets_counts"]),
                    gains_n_per_count=tuple(float(v) for v in d["gains_n_per_count"]),
@@ -70,7 +70,10 @@ def default_calibration(board_id: int | None = None, firmware: str | None = None
     return Calibration(board_id=board_id, firmware=firmware, method="nominal")
 
 
-def cop_from_forces(forces_n, geometry: BoardGeometry = BoardGeometry(),
+DEFAULT_GEOMETRY = BoardGeometry()
+
+
+def cop_from_forces(forces_n, geometry: BoardGeometry = DEFAULT_GEOMETRY,
                     min_load_n: float = DEFAULT_MIN_LOAD_N):
     """Total load and COP for (N, 4) corner forces; COP is NaN where the load is too small."""
     f = np.atleast_2d(np.asarray(forces_n, dtype=float))
@@ -112,7 +115,7 @@ def tare(calibration: Calibration, counts, max_noise_counts: float = 400.0,
                 "board settle a minute after power-on and tare again")
     return replace(calibration, offsets_counts=tuple(float(v) for v in c.mean(axis=0)),
                    method="tare", id=uuid.uuid4().hex[:12],
-                   created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+                   created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
 
 
 # ---------------------------------------------------------------- gains
@@ -167,7 +170,7 @@ def fit_gains(calibration: Calibration, placements: list[Placement],
     change = gains / prev - 1
     new = replace(calibration, gains_n_per_count=tuple(float(g) for g in gains),
                   method="tare+gain", id=uuid.uuid4().hex[:12],
-                  created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+                  created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
     if np.any(np.abs(change) > max_gain_change):
         worst = int(np.argmax(np.abs(change)))
         raise CalibrationError(

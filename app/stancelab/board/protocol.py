@@ -9,7 +9,7 @@ from __future__ import annotations
 import binascii
 import struct
 from dataclasses import dataclass, field
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 PROTOCOL_VERSION = 1
 SYNC = b"\xa5\x5a"
@@ -92,7 +92,7 @@ class Identity(NamedTuple):
 
     @property
     def firmware_version(self) -> str:
-        return "%d.%d.%d" % self.firmware
+        return ".".join(str(v) for v in self.firmware)
 
 
 class Ack(NamedTuple):
@@ -117,7 +117,7 @@ class Unknown(NamedTuple):
     payload: bytes
 
 
-Message = Union[SampleFrame, Boot, Identity, Ack, Pong, Command, Unknown]
+Message = SampleFrame | Boot | Identity | Ack | Pong | Command | Unknown
 
 
 # ---------------------------------------------------------------- encoding

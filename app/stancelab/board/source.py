@@ -58,9 +58,8 @@ class SampleAssembler:
         self._times.clear()
 
     def __call__(self, frame: protocol.SampleFrame, t_host_s: float) -> Sample:
-        if self._last_t_us is not None and frame.t_us < self._last_t_us:
-            if self._last_t_us - frame.t_us > protocol.T_MOD // 2:
-                self._wraps += 1
+        if self._last_t_us is not None and self._last_t_us - frame.t_us > protocol.T_MOD // 2:
+            self._wraps += 1
         self._last_t_us = frame.t_us
         t_s = (self._wraps * protocol.T_MOD + frame.t_us) * 1e-6
         self._times.append(t_s)
