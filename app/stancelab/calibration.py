@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import time
 import uuid
 from dataclasses import dataclass, field, replace
 
@@ -206,7 +207,8 @@ def save(calibration: Calibration):
     """Write atomically as <data>/calibrations/board-<id>/<created>-<id>.json."""
     d = _board_dir(calibration.board_id)
     stamp = calibration.created.replace(":", "").replace("-", "").replace("+", "p")
-    path = d / f"{stamp}-{calibration.id}.json"
+    # The nanosecond counter orders two calibrations made within the same second.
+    path = d / f"{stamp}-{time.time_ns():020d}-{calibration.id}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(calibration.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
     tmp.replace(path)

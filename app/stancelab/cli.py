@@ -137,9 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-probe", action="store_true", help="do not send identify to each port")
     sp.set_defaults(func=cmd_ports)
 
-    from . import recording_cli
+    from . import calibrate_cli, recording_cli
 
     recording_cli.register(sub, add_source_args)
+    calibrate_cli.register(sub, add_source_args)
     try:
         from .drills import commands as drill_commands
     except ImportError:
