@@ -35,3 +35,23 @@ def test_no_board_found_starts_the_simulated_board_with_a_banner(monkeypatch):
     src, banner = choose_source(_args())
     assert isinstance(src, SimulatedBoard)
     assert banner == SIMULATED_BANNER
+
+
+def test_damaged_database_at_start_is_one_line_and_untouched(tmp_path, monkeypatch):
+    """The GUI started on a damaged database says which file and what to do; exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "stancelab.sqlite3"
+    db.write_bytes(b"this is not a database" * 100)
+    before = db.read_bytes()
+    env = dict(os.environ, STANCELAB_DATA_DIR=str(data), QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-m", "stancelab", "--simulate"], env=env,
+                       capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 2
+    assert "stancelab: error:" in r.stderr and "stancelab.sqlite3" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert db.read_bytes() == before

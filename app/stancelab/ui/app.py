@@ -13,6 +13,7 @@ import sys
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..board.source import Source, SourceError
+from ..storage import StorageError
 from .context import AppContext
 from .main_window import MainWindow
 
@@ -107,7 +108,14 @@ def tell_user(win: MainWindow, notes: list[str]) -> QMessageBox | None:
 def run_app(argv: list[str], args) -> int:
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("StanceLab")
-    ctx, win, notes = start_app(args)
+    try:
+        ctx, win, notes = start_app(args)
+    except StorageError as exc:
+        # A damaged or newer database: say which file and what to do; touch nothing.
+        print(f"stancelab: error: {exc}", file=sys.stderr)
+        if app.platformName() != "offscreen":
+            QMessageBox.critical(None, "StanceLab", str(exc))
+        return 2
     win.resize(1280, 800)
     win.show()
     tell_user(win, notes)

@@ -75,6 +75,10 @@ class AppContext(QObject):
 
         self.session.attach(source)
         st = source.state
+        if st.kind == "simulated":
+            from ..sim.factory import ensure_calibrated
+
+            ensure_calibrated(st.board_id)  # first use: calibrated like a builder would
         self.session.calibration = for_board(st.board_id, st.firmware)
         self._db_session_ids.clear()
         self.source_changed.emit(source)
