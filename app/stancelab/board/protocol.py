@@ -359,17 +359,23 @@ def decode_samples_bulk(data: bytes):
     n = len(buf) - SAMPLE_FRAME_LEN + 1
     if n <= 0:
         return _empty_bulk()
-    cand = np.flatnonzero((buf[:n] == 0xA5) & (buf[1:n + 1] == 0x5A)
-                          & (buf[2:n + 2] == T_SAMPLE) & (buf[3:n + 3] == _SAMPLE_LEN))
+    # One pass over the bytes for the first sync byte, then narrow the (few) candidates.
+    cand = np.flatnonzero(buf[:n] == 0xA5)
+    for k, value in ((1, 0x5A), (2, T_SAMPLE), (3, _SAMPLE_LEN)):
+        cand = cand[buf[cand + k] == value]
     if len(cand) == 0:
         return _empty_bulk()
-    frames = np.lib.stride_tricks.sliding_window_view(buf, SAMPLE_FRAME_LEN)[cand]  # (k, 26)
+    # (26, k): byte j of every candidate frame, contiguous per byte position.
+    cols = np.ascontiguousarray(
+        np.lib.stride_tricks.sliding_window_view(buf, SAMPLE_FRAME_LEN)[cand].T)
     crc = np.full(len(cand), 0xFFFF, dtype=np.uint16)
+    idx = np.empty(len(cand), dtype=np.uint8)
     for j in range(2, HEADER_LEN + _SAMPLE_LEN):
-        crc = (crc << 8) ^ _CRC_TABLE[((crc >> 8) ^ frames[:, j]) & 0xFF]
-    got = frames[:, -2].astype(np.uint16) | (frames[:, -1].astype(np.uint16) << 8)
+        np.bitwise_xor((crc >> 8).astype(np.uint8), cols[j], out=idx)
+        crc = (crc << 8) ^ np.take(_CRC_TABLE, idx)
+    got = cols[-2].astype(np.uint16) | (cols[-1].astype(np.uint16) << 8)
     ok = crc == got
-    cand, frames = cand[ok], frames[ok]
+    cand, cols = cand[ok], cols[:, ok]
     # A valid-looking frame that overlaps an earlier accepted one is a false sync inside it
     # (the streaming decoder would have consumed those bytes). Rare: resolve with a loop.
     overlap = np.flatnonzero(np.diff(cand) < SAMPLE_FRAME_LEN)
@@ -381,18 +387,19 @@ def decode_samples_bulk(data: bytes):
                 keep[i] = False
             else:
                 end = pos + SAMPLE_FRAME_LEN
-        cand, frames = cand[keep], frames[keep]
+        cand, cols = cand[keep], cols[:, keep]
+
     def col(j, shift=0):
-        return frames[:, j].astype(np.int64) << shift
+        return cols[j].astype(np.int64) << shift
 
     seq = col(4) | col(5, 8)
     t_us = col(6) | col(7, 8) | col(8, 16) | col(9, 24)
-    counts = np.empty((len(frames), CHANNELS), dtype=np.int32)
+    counts = np.empty((len(cand), CHANNELS), dtype=np.int32)
     for ch in range(CHANNELS):
         b = 10 + 3 * ch
         # Put the 24-bit value in the top of an int32, then shift down: sign extension.
-        v = (frames[:, b].astype(np.uint32) << 8) | (frames[:, b + 1].astype(np.uint32) << 16) \
-            | (frames[:, b + 2].astype(np.uint32) << 24)
+        v = (cols[b].astype(np.uint32) << 8) | (cols[b + 1].astype(np.uint32) << 16) \
+            | (cols[b + 2].astype(np.uint32) << 24)
         counts[:, ch] = v.view(np.int32) >> 8
     status = col(22) | col(23, 8)
     return {"seq": seq, "t_us": t_us, "counts": counts, "status": status, "offset": cand}
