@@ -1,28 +1,16 @@
 """A cell that dies during a drill: the runner warns at once, naming the corner, and the trial
 recorded through the fault keeps its samples but is stored unscored, with the reason."""
 
-from stancelab.board.simulated import SimulatedBoard
-from stancelab.board.virtual import VirtualBoard
-from stancelab.calibration import Calibration
 from stancelab.drills import SingleLegStand
 from stancelab.drills.events import DrillWarning
 from stancelab.drills.settings import SingleLegSettings
-from stancelab.sim.athlete import VirtualAthlete
 from stancelab.sim.hx711 import ChannelFault
 from stancelab.storage import Storage
-from test_drills_sim import FOOT_MM, run
+from test_drills_sim import FOOT_MM, board, run
 
 
 def faulty_board(fault):
-    athlete = VirtualAthlete(foot_length_mm=FOOT_MM, seed=4, stance="off")
-    src = SimulatedBoard(athlete, realtime=False, seed=4,
-                         board=VirtualBoard(athlete, seed=4, faults=fault))
-    src.open()
-    hx = src.board.hx711
-    cal = Calibration(board_id=src.state.board_id,
-                      offsets_counts=tuple(float(v) for v in hx.offsets_counts),
-                      gains_n_per_count=tuple(float(1 / v) for v in hx.counts_per_n))
-    return src, cal
+    return board(seed=4, faults=fault)
 
 
 def single_leg(n=2):

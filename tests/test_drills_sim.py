@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from stancelab.board.simulated import SimulatedBoard
+from stancelab.board.virtual import VirtualBoard
 from stancelab.calibration import Calibration
 from stancelab.drills import (
     ClockBalance,
@@ -35,10 +36,11 @@ from stancelab.storage import Storage
 FOOT_MM = 265.0
 
 
-def board(seed=0, **athlete_kw):
+def board(seed=0, faults=None, **athlete_kw):
     athlete_kw.setdefault("stance", "off")
     athlete = VirtualAthlete(foot_length_mm=FOOT_MM, seed=seed, **athlete_kw)
-    src = SimulatedBoard(athlete, realtime=False, seed=seed)
+    vb = VirtualBoard(athlete, seed=seed, faults=faults) if faults else None
+    src = SimulatedBoard(athlete, realtime=False, seed=seed, board=vb)
     src.open()
     hx = src.board.hx711
     cal = Calibration(board_id=src.state.board_id,

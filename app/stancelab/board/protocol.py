@@ -327,7 +327,8 @@ class Decoder:
 
 # ---------------------------------------------------------------- bulk decoding
 
-def _crc_table():
+def crc16_table():
+    """The 256-entry table of CRC-16/CCITT-FALSE (poly 0x1021), as numpy uint16."""
     import numpy as np
 
     table = np.zeros(256, dtype=np.uint16)
@@ -354,7 +355,7 @@ def decode_samples_bulk(data: bytes):
 
     global _CRC_TABLE
     if _CRC_TABLE is None:
-        _CRC_TABLE = _crc_table()
+        _CRC_TABLE = crc16_table()
     buf = np.frombuffer(bytes(data), dtype=np.uint8)
     n = len(buf) - SAMPLE_FRAME_LEN + 1
     if n <= 0:

@@ -35,17 +35,8 @@ RESET_EXTERNAL = 0x02
 _US = 1_000_000
 
 
-def _crc_table() -> np.ndarray:
-    table = np.zeros(256, dtype=np.uint32)
-    for i in range(256):
-        crc = i << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-        table[i] = crc & 0xFFFF
-    return table
-
-
-_TABLE = _crc_table()
+# The same CRC-16/CCITT-FALSE table the bulk decoder uses, widened for the shifts below.
+_TABLE = protocol.crc16_table().astype(np.uint32)
 
 _MSG_TYPES = {protocol.SampleFrame: protocol.T_SAMPLE, protocol.Boot: protocol.T_BOOT,
               protocol.Identity: protocol.T_IDENTITY, protocol.Ack: protocol.T_ACK,
