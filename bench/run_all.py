@@ -155,13 +155,21 @@ def parse_csv(out, js):
 
 
 def parse_live(out, js):
-    p50 = _num(r"p50 ([\d.]+) ms", out)
-    p99 = _num(r"p99 ([\d.]+) ms", out)
-    fps = _num(r"paints per second: ([\d.]+)", out)
-    cpu = _num(r"CPU: ([\d.]+) %", out)
-    return [_le("latency bytes -> COP painted, p99", p99, "ms", 5.0, f"p50 {p50} ms"),
-            Figure("COP frames painted per second", fps, "/s"),
-            _le("CPU while live (app process)", cpu, "% of a core", 8.0)]
+    """One set of figures per 'live view, <mode>, ...' block (e.g. live only, and recording)."""
+    blocks = re.split(r"(?m)^(?=live view)", out)
+    blocks = [b for b in blocks if b.startswith("live view")] or [out]
+    figs = []
+    for b in blocks:
+        mode = re.match(r"live view,? ?([^,\d]*)", b)
+        tag = f" ({mode.group(1).strip()})" if mode and mode.group(1).strip() else ""
+        p50 = _num(r"p50 ([\d.]+) ms", b)
+        figs += [_le(f"latency bytes -> COP painted, p99{tag}", _num(r"p99 ([\d.]+) ms", b),
+                     "ms", 5.0, f"p50 {p50} ms"),
+                 Figure(f"COP frames painted per second{tag}",
+                        _num(r"paints per second: ([\d.]+)", b), "/s"),
+                 _le(f"CPU while live{tag}, app process", _num(r"CPU: ([\d.]+) %", b),
+                     "% of a core", 8.0)]
+    return figs
 
 
 def parse_firmware(out, js):
@@ -381,14 +389,17 @@ def report(results: list[dict], info: dict, quick: bool, peers_msg: str, started
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
-                    help="smoke run: few repeats; writes to a temp file unless --out is given")
+                    help="smoke run: few repeats; written to a temp file unless --out is given")
     ap.add_argument("--only", metavar="KEYS",
-                    help="comma-separated subset of: " + ",".join(b.key for b in BENCHES))
+                    help="(written to a temp file unless --out is given) comma-separated subset "
+                         "of: " + ",".join(b.key for b in BENCHES))
     ap.add_argument("--out", metavar="FILE.md", help=f"report path (default {DOC.relative_to(ROOT)})")
     a = ap.parse_args(argv)
     raw_argv = list(argv if argv is not None else sys.argv[1:])
+    # Only a full run of everything replaces the published report unless --out says otherwise.
     out_path = Path(a.out) if a.out else (
-        Path(tempfile.gettempdir()) / "stancelab-benchmarks-quick.md" if a.quick else DOC)
+        Path(tempfile.gettempdir()) / "stancelab-benchmarks-partial.md" if a.quick or a.only
+        else DOC)
     benches = BENCHES
     if a.only:
         keys = set(a.only.split(","))
