@@ -10,7 +10,6 @@ import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.signal import butter, lfilter, sosfilt, sosfilt_zi
 
 #: Fewest samples any sway metric accepts (the exact 95 % ellipse needs n > 2 and a covariance).
 MIN_SAMPLES = 4
@@ -85,6 +84,8 @@ class Prepared:
 def _design(order: int, cutoff_hz: float, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Second-order sections and their unit-step initial state (cached: designing costs more
     than filtering a 30 s trial)."""
+    from scipy.signal import butter, sosfilt_zi  # imported on first use: ~1 s at start-up
+
     sos = butter(order, cutoff_hz, btype="low", fs=fs_hz, output="sos")
     return sos, sosfilt_zi(sos)
 
@@ -107,6 +108,8 @@ def lowpass(x_mm: np.ndarray, y_mm: np.ndarray, fs_hz: float,
     sos = sos.copy()
     xy = np.vstack([x_mm, y_mm])
     n = xy.shape[1]
+
+    from scipy.signal import lfilter, sosfilt
 
     def run(sig):
         # Start in the steady state of the first sample (no step transient). One section

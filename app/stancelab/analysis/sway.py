@@ -12,8 +12,6 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
-from scipy.special import fdtri
 
 from .filters import DEFAULT_SETTINGS, MIN_SAMPLES, AnalysisSettings, prepare
 
@@ -64,7 +62,10 @@ def prediction_factor(n: int, level: float = PREDICTION_LEVEL) -> float:
     """c in area = pi * c * sqrt(l1 * l2): 2(n-1)(n+1)/(n(n-2)) * F_level(2, n-2)."""
     if n < 3:
         raise ValueError("the prediction ellipse needs at least 3 samples")
-    return 2.0 * (n - 1) * (n + 1) / (n * (n - 2)) * float(fdtri(2, n - 2, level))
+    m = n - 2
+    # F(2, m) has a closed-form quantile: m/2 * ((1 - level)^(-2/m) - 1) (no scipy needed).
+    f_quantile = m / 2.0 * ((1.0 - level) ** (-2.0 / m) - 1.0)
+    return 2.0 * (n - 1) * (n + 1) / (n * (n - 2)) * f_quantile
 
 
 # Samples per block. Metrics are accumulated block by block so that temporaries stay in the
@@ -115,6 +116,8 @@ def hull_area(x: np.ndarray, y: np.ndarray) -> float:
         keep_x.append(cx[out])
         keep_y.append(cy[out])
     pts = np.column_stack([np.concatenate(keep_x), np.concatenate(keep_y)])
+    from scipy.spatial import ConvexHull, QhullError  # on first use: ~0.4 s at start-up
+
     try:
         return float(ConvexHull(pts).volume)
     except QhullError:  # all points on a line (or one point): the hull has no area
