@@ -655,17 +655,69 @@ def _read_mapped(raw, size: int, path: Path, derived: bool, max_rows: int) -> Ra
         parts.append(part)
         line_parts.append(lines)
     else:
-        rows = 0
-        for chunk in _data_chunks(raw, data_start, size, crlf):
-            u = csvbytes.padded(chunk)
-            del chunk
-            starts, ends = _field_bounds(u, ncol, None, first_line + rows, path, csvbytes.PAD)
-            lines = first_line + rows + np.arange(starts.shape[1])
-            rows += len(lines)
-            _check_rows(rows, max_rows, path)
-            parts.append(_parse_chunk(u, starts, ends, lines, derived, path))
-            line_parts.append(lines)
+        try:
+            parts, line_parts = _parse_chunks_parallel(raw, data_start, size, crlf, first_line,
+                                                       path, derived, max_rows)
+        except CsvFormatError:
+            # Line numbers in a message need the rows of every chunk before: say it exactly,
+            # chunk after chunk.
+            parts, line_parts = [], []
+            rows = 0
+            for chunk in _data_chunks(raw, data_start, size, crlf):
+                u = csvbytes.padded(chunk)
+                del chunk
+                starts, ends = _field_bounds(u, ncol, None, first_line + rows, path,
+                                             csvbytes.PAD)
+                lines = first_line + rows + np.arange(starts.shape[1])
+                rows += len(lines)
+                _check_rows(rows, max_rows, path)
+                parts.append(_parse_chunk(u, starts, ends, lines, derived, path))
+                line_parts.append(lines)
     return _assemble(meta, parts, line_parts, derived, path)
+
+
+#: Chunks parsed at once. numpy releases the GIL in the bulk of the parsing, so two threads use
+#: two cores; at most this many 1 MB chunks are in memory at a time.
+_PARSE_THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                            else (os.cpu_count() or 1)))
+
+
+def _parse_chunks_parallel(raw, data_start, size, crlf, first_line, path, derived, max_rows):
+    """Parse chunks on a few threads. Line numbers in errors are approximate here; the caller
+    re-parses sequentially to report an error exactly."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    ncol = len(COLUMN_NAMES)
+
+    def work(chunk):
+        u = csvbytes.padded(chunk)
+        starts, ends = _field_bounds(u, ncol, None, first_line, path, csvbytes.PAD)
+        lines = np.arange(starts.shape[1])
+        return _parse_chunk(u, starts, ends, lines + first_line, derived, path), len(lines)
+
+    parts, line_parts, rows = [], [], 0
+    with ThreadPoolExecutor(_PARSE_THREADS) as pool:
+        pending = deque()
+        chunks = _data_chunks(raw, data_start, size, crlf)
+        for chunk in chunks:
+            pending.append(pool.submit(work, chunk))
+            if len(pending) >= 2 * _PARSE_THREADS:
+                rows = _collect(pending.popleft(), parts, line_parts, rows, first_line, path,
+                                max_rows)
+        while pending:
+            rows = _collect(pending.popleft(), parts, line_parts, rows, first_line, path,
+                            max_rows)
+    return parts, line_parts
+
+
+def _collect(future, parts, line_parts, rows, first_line, path, max_rows) -> int:
+    part, n = future.result()
+    line_parts.append(first_line + rows + np.arange(n))
+    parts.append(part)
+    rows += n
+    _check_rows(rows, max_rows, path)
+    return rows
 
 
 def _check_rows(rows: int, max_rows: int, path) -> None:
