@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..board.source import SourceError
 from .session import LiveSession
 from .widgets import ACCENT, BG, FG
 
@@ -118,5 +119,10 @@ class MainWindow(QMainWindow):
         for w in self.screens.values():
             if hasattr(w, "shutdown"):
                 w.shutdown()
-        self.session.detach()
+        try:
+            self.session.detach()
+        except SourceError:
+            # The board vanished or stopped answering just as the window closed: detach has
+            # closed the port anyway, and a closing window has nobody left to tell.
+            pass
         super().closeEvent(event)
