@@ -80,7 +80,7 @@ def _start_quiet_stance(qtbot, ctx, win):
     return screen
 
 
-def _unplug_mid_trial(qtbot, ctx, win, peer, received):
+def _unplug_mid_trial(qtbot, ctx, win, peer):
     """Run quiet stance until a second of its active phase is recorded, then pull the cable."""
     screen = _start_quiet_stance(qtbot, ctx, win)
     runner = screen.runner
@@ -113,7 +113,7 @@ def test_unplug_mid_drill_keeps_samples_marks_interrupted_and_says_so(qtbot, app
     ctx, win = app_window
     board = _connect(ctx, peer)
     received = Received(ctx.session)
-    screen, runner = _unplug_mid_trial(qtbot, ctx, win, peer, received)
+    screen, runner = _unplug_mid_trial(qtbot, ctx, win, peer)
 
     # The user is told, on the athlete's screen and in the status line.
     assert screen.error is None, screen.error
@@ -146,7 +146,7 @@ def test_replug_reconnects_within_two_seconds_and_the_live_view_resumes(qtbot, a
     ctx, win = app_window
     board = _connect(ctx, peer)
     received = Received(ctx.session)
-    _screen, runner = _unplug_mid_trial(qtbot, ctx, win, peer, received)
+    _screen, runner = _unplug_mid_trial(qtbot, ctx, win, peer)
     live = win.show_screen("Live")
     n_before, k_before = received.count(), len(received.t_us)
     t_before = received.all_t_us()
@@ -186,7 +186,7 @@ def test_a_different_board_on_the_port_is_refused_with_a_clear_message(qtbot, ap
     ctx, win = app_window
     board = _connect(ctx, peer)
     received = Received(ctx.session)
-    _unplug_mid_trial(qtbot, ctx, win, peer, received)
+    _unplug_mid_trial(qtbot, ctx, win, peer)
     ours = peer.device
 
     peer.device = make_board(OTHER_BOARD_ID, seed=1)
@@ -213,8 +213,7 @@ def test_starting_a_drill_while_the_board_is_away_explains_instead_of_failing(
         qtbot, app_window, peer):
     ctx, win = app_window
     _connect(ctx, peer)
-    received = Received(ctx.session)
-    screen, _runner = _unplug_mid_trial(qtbot, ctx, win, peer, received)
+    screen, _runner = _unplug_mid_trial(qtbot, ctx, win, peer)
     screen.setFocus()
     qtbot.keyClick(screen, Qt.Key.Key_Space)   # done -> results
     screen = win.show_screen("Drills")
