@@ -37,6 +37,9 @@ def main(argv=None) -> int:
     p.add_argument("--record", action="store_true",
                    help="record while live: a quiet-stance drill runs through the session and "
                         "writes every sample to a SQLite database in a temporary folder")
+    p.add_argument("--no-probe", action="store_true",
+                   help="measure CPU without the latency probe (a Python call on every "
+                        "repaint that the app itself does not make); latency is not reported")
     args = p.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "app"), str(ROOT / "tests")]))
@@ -44,7 +47,7 @@ def main(argv=None) -> int:
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:
         port = dev.stdout.readline().strip()
-        return run(port, args.seconds, args.record)
+        return run(port, args.seconds, args.record, probe=not args.no_probe)
     finally:
         dev.stdin.close()
         dev.wait(5)
@@ -68,7 +71,45 @@ def _start_recording(session):
     return store, runner
 
 
-def run(port: str, seconds: float, record: bool = False) -> int:
+def _thread_cpu() -> dict:
+    """CPU seconds (user + system) of every thread of this process, from /proc (Linux)."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[tid] = (f"{name}[{tid}]", (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def _profiler():
+    """STANCELAB_BENCH_PROFILE=1: cProfile the GUI thread over the measurement, timed by its
+    CPU time (not wall), to find where the view's CPU goes. The profiler itself adds cost."""
+    if not os.environ.get("STANCELAB_BENCH_PROFILE"):
+        return None
+    import cProfile
+
+    return cProfile.Profile(time.thread_time)
+
+
+def _report_profile(prof) -> None:
+    import pstats
+
+    st = pstats.Stats(prof)
+    st.sort_stats("tottime").print_stats(25)
+    st.sort_stats("cumulative").print_stats(30)
+
+
+def run(port: str, seconds: float, record: bool = False, probe: bool = True) -> int:
     from PySide6.QtWidgets import QApplication
 
     from stancelab.board.serial_board import SerialBoard
@@ -89,7 +130,8 @@ def run(port: str, seconds: float, record: bool = False) -> int:
             last_shown[0] = t_host
             latencies.append(t_paint - t_host)
 
-    view.canvas.paint_hook = on_paint
+    if probe:
+        view.canvas.paint_hook = on_paint
     session.attach(SerialBoard(port, boot_grace_s=0.2))
     store, runner = _start_recording(session) if record else (None, None)
     settle_after_startup()
@@ -99,16 +141,23 @@ def run(port: str, seconds: float, record: bool = False) -> int:
         time.sleep(0.0005)
     latencies.clear()
     samples0 = len(session.history)  # noqa: F841 - ring buffer is capped; count via state
+    prof = _profiler()
+    threads0 = _thread_cpu()
     cpu0, thread0, wall0 = time.process_time(), time.thread_time(), time.monotonic()
     st0 = session.source.state
     from PySide6.QtCore import QEventLoop, QTimer
 
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
+    if prof is not None:
+        prof.enable()
     loop.exec()
+    if prof is not None:
+        prof.disable()
     wall = time.monotonic() - wall0
     cpu = time.process_time() - cpu0
     gui = time.thread_time() - thread0
+    threads = _thread_cpu()
     st = session.source.state
     written = runner.samples_written if runner is not None else 0
     session.detach()
@@ -124,6 +173,12 @@ def run(port: str, seconds: float, record: bool = False) -> int:
     print(f"COP paints per second: {len(latencies) / wall:.1f}")
     print(f"CPU: {100 * cpu / wall:.1f} % of one core (app process), "
           f"GUI thread {100 * gui / wall:.1f} %")
+    per_thread = sorted(((threads[k][1] - threads0.get(k, (None, 0.0))[1], threads[k][0])
+                         for k in threads), reverse=True)
+    print("CPU per thread: " + ", ".join(f"{name} {100 * t / wall:.1f} %"
+                                         for t, name in per_thread if t > 0.001 * wall))
+    if prof is not None:
+        _report_profile(prof)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
           "(other work on the machine inflates latency; compare runs at low load)")
     return 0

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
+import os
+import select
 import sys
 import threading
 from collections import deque
@@ -36,6 +38,12 @@ _DIAG_BYTES = 512
 #: Across a reconnect, a board clock that kept running agrees with the host's clock this well.
 CLOCK_MATCH_S = 1.0
 _FORCE, _CHECK = "force", "check"
+#: The measured rate in ``state`` is refreshed this often (lost frames and restarts at once):
+#: replacing the state on every frame costs the reader more than the decoding.
+RATE_REFRESH_S = 0.1
+#: Largest single read: far more than arrives between two wake-ups at 80 frames/s.
+_CHUNK = 4096
+_RETRY_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
 FIRMWARE_FIX = "flash the StanceLab firmware (firmware/README.md)"
 
@@ -147,6 +155,7 @@ class SerialBoard(Source):
         self._resume_pending = False             # board reset mid-stream: restart it
         self._counting = False                   # count restarts/losses after the handshake
         self._rx_bytes = 0                       # on the current connection
+        self._rate_shown_s = -1.0                # host time state.rate_sps was last refreshed
         self._diag = bytearray()                 # first bytes of a connection, for messages
         self._identity: protocol.Identity | None = None
         # Device time base: continuous across board resets and reconnects.
@@ -398,7 +407,7 @@ class SerialBoard(Source):
     # ------------------------------------------------------------------ reading
     def _pump(self, ser) -> None:
         try:
-            data = ser.read(ser.in_waiting or 1)
+            data = _read_burst(ser)
         except (serial.SerialException, OSError, TypeError) as exc:
             raise SourceError(f"Lost the board on {self.port} ({exc}).") from None
         if data:
@@ -426,12 +435,14 @@ class SerialBoard(Source):
                 elif isinstance(m, (protocol.Identity, protocol.Ack, protocol.Pong)):
                     replies.append(m)
             self.crc_errors += st.crc_errors - crc0
-            changed = bool(samples)
+            changed = bool(samples) and t_host - self._rate_shown_s >= RATE_REFRESH_S
             if self._counting and (st.lost_frames != lost0 or st.restarts != restarts0):
                 self.lost_frames += st.lost_frames - lost0
                 self.restarts += st.restarts - restarts0
                 changed = True
             rate = self._asm.rate_sps
+            if changed:
+                self._rate_shown_s = t_host
         if replies:
             with self._reply_cond:
                 self._replies.extend(replies)
@@ -553,6 +564,40 @@ class SerialBoard(Source):
                             restarts=self.restarts, firmware=identity.firmware_version)
             return True
         return False
+
+
+def _read_burst(ser) -> bytes:
+    """The bytes the port holds, waiting up to its timeout for the first one.
+
+    On a POSIX port this is one ``select`` and one ``read`` per burst: a frame that arrives in
+    one piece is read and decoded at once (pyserial's ``read(in_waiting or 1)`` reads its first
+    byte, then the rest: two reads, two decoder passes). A frame that arrives in pieces is
+    read piece by piece as they come, so nothing waits longer than the bytes themselves.
+    Other ports (Windows, ``loop://``) go through pyserial."""
+    fd = getattr(ser, "fd", None)
+    abort = getattr(ser, "pipe_abort_read_r", None)
+    if not isinstance(fd, int) or not isinstance(abort, int):
+        return ser.read(ser.in_waiting or 1)
+    try:
+        ready, _, _ = select.select([fd, abort], [], [], ser.timeout)
+    except InterruptedError:
+        return b""
+    if abort in ready:              # cancel_read() from close()
+        os.read(abort, 1000)
+        return b""
+    if not ready:
+        return b""
+    try:
+        data = os.read(fd, _CHUNK)
+    except OSError as exc:
+        if exc.errno in _RETRY_ERRNOS:
+            return b""
+        raise serial.SerialException(f"read failed: {exc}") from None
+    if not data:
+        # A vanished device (Linux) is always readable and reads nothing.
+        raise serial.SerialException("device reports readiness to read but returned no data "
+                                     "(device disconnected or multiple access on port?)")
+    return data
 
 
 def identify_port(port: str, timeout_s: float = 0.5,

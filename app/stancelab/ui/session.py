@@ -23,7 +23,7 @@ from ..calibration import Calibration, default_calibration
 from ..processing import Block, process
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveFrame:
     """The samples drained by one timer tick, and the same samples processed."""
 
@@ -49,6 +49,20 @@ class RingBuffer:
         self._data[i:i + k] = rows[:k]
         self._data[:len(rows) - k] = rows[k:]
         self._n += len(rows)
+
+    def extend_block(self, b: Block) -> None:
+        """Append a processed block's columns; a few rows are written in place one by one
+        (the live drain brings one or two), more through :meth:`extend`."""
+        n = len(b)
+        if n > 4:
+            self.extend(np.column_stack([b.t_s, b.total_n, b.forces_n, b.cop_x_mm, b.cop_y_mm]))
+            return
+        data, cap = self._data, self.capacity
+        t, total, f, x, y = b.t_s.tolist(), b.total_n.tolist(), b.forces_n.tolist(), \
+            b.cop_x_mm.tolist(), b.cop_y_mm.tolist()
+        for k in range(n):
+            data[self._n % cap] = (t[k], total[k], *f[k], x[k], y[k])
+            self._n += 1
 
     def last(self, n: int | None = None) -> np.ndarray:
         """The newest ``n`` rows in time order (a copy)."""
@@ -212,8 +226,7 @@ class LiveSession(QObject):
     def feed(self, samples) -> LiveFrame:
         """Convert and publish samples (also used by the drill screen, which reads them itself)."""
         b = process(samples, self.calibration)
-        self.history.extend(np.column_stack([b.t_s, b.total_n, b.forces_n, b.cop_x_mm,
-                                             b.cop_y_mm]))
+        self.history.extend_block(b)
         fr = LiveFrame(samples, b, samples[-1].t_host_s)
         self.frame.emit(fr)
         return fr
@@ -231,8 +244,7 @@ class LiveSession(QObject):
         fr = None
         b = runner.last_block
         if len(b):
-            self.history.extend(np.column_stack([b.t_s, b.total_n, b.forces_n, b.cop_x_mm,
-                                                 b.cop_y_mm]))
+            self.history.extend_block(b)
             fr = LiveFrame([], b, self._woke_s)
             self.frame.emit(fr)
         if events:

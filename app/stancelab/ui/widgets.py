@@ -94,36 +94,59 @@ class ProgressRing(QWidget):
 
 
 class Trail:
-    """The COP's recent path as dots that fade with age: stock ellipse items (painted by Qt in
-    C++, no Python override for the scene to call back into on every update), each with a fixed
-    brush, moved to the newest positions. Every ``stride``-th sample gets a dot."""
+    """The COP's recent path: a fixed ring of stock ellipse items (painted by Qt in C++). Every
+    ``stride``-th sample moves the oldest dot to the newest position and nothing else changes,
+    so a repaint touches two dot-sized spots, not the whole trail: one brush for all dots (a
+    fade by age would restyle every dot on every step and repaint them all)."""
 
     def __init__(self, scene: QGraphicsScene, samples: int, stride: int = 2,
-                 radius_mm: float = 4.0) -> None:
+                 radius_mm: float = 4.0, alpha: int = 110) -> None:
         self.stride = stride
         n = max(1, samples // stride)
+        brush = QBrush(QColor(255, 212, 0, alpha))
+        pen = QPen(Qt.PenStyle.NoPen)
         self.dots = []
-        for alpha in np.linspace(15, 170, n):   # oldest first
+        for _ in range(n):
             dot = QGraphicsEllipseItem(-radius_mm, -radius_mm, 2 * radius_mm, 2 * radius_mm)
-            dot.setPen(QPen(Qt.PenStyle.NoPen))
-            dot.setBrush(QBrush(QColor(255, 212, 0, int(alpha))))
+            dot.setPen(pen)
+            dot.setBrush(brush)
             dot.setZValue(9)
             dot.setVisible(False)
             scene.addItem(dot)
             self.dots.append(dot)
+        self._shown = [False] * n
+        self._next = 0          # ring slot the next dot goes to
+        self._phase = 0         # samples since the last dot
 
-    def show(self, xy: np.ndarray) -> None:
-        """``xy``: the newest samples, oldest first (NaN where nobody stood on the board)."""
-        pts = xy[::-1][::self.stride][:len(self.dots)][::-1].tolist()
-        dots = self.dots[len(self.dots) - len(pts):]
-        for dot in self.dots[:len(self.dots) - len(pts)]:
-            dot.setVisible(False)
-        for dot, (x, y) in zip(dots, pts):
+    def add(self, x_mm, y_mm) -> None:
+        """Feed the newest samples (oldest first; NaN where nobody stood on the board)."""
+        n = len(x_mm)
+        # The samples that get a dot: every stride-th one, counted across calls.
+        first = (self.stride - 1 - self._phase) % self.stride
+        self._phase = (self._phase + n) % self.stride
+        idx = range(first, n, self.stride)
+        if len(idx) > len(self.dots):
+            idx = idx[-len(self.dots):]
+        for i in idx:
+            x, y = float(x_mm[i]), float(y_mm[i])
+            k = self._next
+            self._next = (k + 1) % len(self.dots)
+            dot = self.dots[k]
             if math.isnan(x):
-                dot.setVisible(False)
+                if self._shown[k]:
+                    dot.setVisible(False)
+                    self._shown[k] = False
             else:
                 dot.setPos(x, y)
-                dot.setVisible(True)
+                if not self._shown[k]:
+                    dot.setVisible(True)
+                    self._shown[k] = True
+
+    def clear(self) -> None:
+        for k, dot in enumerate(self.dots):
+            if self._shown[k]:
+                dot.setVisible(False)
+                self._shown[k] = False
 
 
 def cache_static(items) -> None:
@@ -190,11 +213,11 @@ class BoardCanvas(QGraphicsView):
         self.cop.setZValue(10)
         self.cop.setVisible(False)
         scene.addItem(self.cop)
-        self._trail_xy = np.full((self.TRAIL, 2), np.nan)
-        #: host arrival time of the sample the COP dot shows, and a callable(painted_s, that
-        #: time) run after each repaint that drew the dot: the benchmark's latency probe.
+        self._cop_shown = False
+        #: host arrival time of the sample the COP dot shows (for the latency probe)
         self.cop_t_host_s: float | None = None
-        self.paint_hook = None
+        self._paint_hook = None
+        self._probe = None
         cache_static([board, *cells])
         self._span = (2 * w + 40, 2 * d + 40)
         scene.setSceneRect(QRectF(-w - 400, -d - 400, 2 * w + 800, 2 * d + 800))
@@ -288,31 +311,53 @@ class BoardCanvas(QGraphicsView):
     # -- live
     def show_cop(self, x_mm: np.ndarray, y_mm: np.ndarray, t_host_s: float | None = None) -> None:
         """Append the newest COP samples to the trail and move the dot to the last one."""
-        n = min(len(x_mm), self.TRAIL)
-        tr = self._trail_xy
-        tr[:-n] = tr[n:].copy()
-        tr[-n:, 0] = x_mm[-n:]
-        tr[-n:, 1] = y_mm[-n:]
-        self._trail.show(tr)
+        self._trail.add(x_mm, y_mm)
         x, y = float(x_mm[-1]), float(y_mm[-1])
-        if math.isnan(x):
-            self.cop.setVisible(False)
+        if math.isnan(x):   # nobody on the board
+            if self._cop_shown:
+                self.cop.setVisible(False)
+                self._cop_shown = False
         else:
             self.cop.setPos(x, y)
             self.cop_t_host_s = None if t_host_s is None or math.isnan(t_host_s) else t_host_s
-            self.cop.setVisible(True)
+            if not self._cop_shown:
+                self.cop.setVisible(True)
+                self._cop_shown = True
 
     def clear_cop(self) -> None:
-        self._trail_xy[:] = np.nan
-        self._trail.show(self._trail_xy)
+        self._trail.clear()
         self.cop.setVisible(False)
+        self._cop_shown = False
 
-    def drawForeground(self, painter, rect) -> None:
-        """Runs after the items of a repaint are drawn: reports a repaint that drew the COP."""
-        hook = self.paint_hook
-        if (hook is not None and self.cop_t_host_s is not None and self.cop.isVisible()
-                and rect.intersects(self.cop.sceneBoundingRect())):
-            hook(time.monotonic(), self.cop_t_host_s)
+    @property
+    def paint_hook(self):
+        """callable(painted_s, host time of the sample the dot shows), run on each repaint
+        that drew the COP dot, right after the dot: the latency probe of bench/bench_live.py,
+        bench/bench_coldstart.py and the live view test. None (the app) costs nothing."""
+        return self._paint_hook
+
+    @paint_hook.setter
+    def paint_hook(self, hook) -> None:
+        self._paint_hook = hook
+        if hook is not None and self._probe is None:
+            self._probe = _PaintProbe(self)
+
+
+class _PaintProbe(QGraphicsEllipseItem):
+    """Invisible child of the COP dot with its shape, painted right after it: the latency
+    probe. Installed only once a hook is set, so the app pays no Python call per repaint;
+    only ``paint`` is Python (the bounds Qt asks for often stay in C++)."""
+
+    def __init__(self, canvas: BoardCanvas) -> None:
+        super().__init__(canvas.cop.rect(), canvas.cop)
+        self.setPen(QPen(Qt.PenStyle.NoPen))
+        self._canvas = canvas
+
+    def paint(self, painter, option, widget=None) -> None:
+        c = self._canvas
+        hook = c._paint_hook
+        if hook is not None and c.cop_t_host_s is not None:
+            hook(time.monotonic(), c.cop_t_host_s)
 
 
 def _pen(colour: QColor, width_px: float) -> QPen:
@@ -320,6 +365,18 @@ def _pen(colour: QColor, width_px: float) -> QPen:
     pen = QPen(colour, width_px)
     pen.setCosmetic(True)
     return pen
+
+
+class _StripCurve(pg.PlotCurveItem):
+    """A curve whose bounds are the plot's view range, fixed: pyqtgraph would otherwise
+    recompute them from the data (nanmin/nanmax, pixel padding) about 20 times per repaint,
+    the largest Python cost of a strip update. Nothing outside the view range shows anyway:
+    the view box clips its children to it."""
+
+    bounds = QRectF()
+
+    def boundingRect(self) -> QRectF:
+        return self.bounds
 
 
 class LoadStrip(pg.PlotWidget):
@@ -336,8 +393,8 @@ class LoadStrip(pg.PlotWidget):
         pi.setLabel("bottom", "time", units="s")
         pi.showGrid(y=True, alpha=0.2)
         pi.setClipToView(True)
-        self.curves = [pg.PlotCurveItem(pen=pg.mkPen(FG, width=2))]
-        self.curves += [pg.PlotCurveItem(pen=pg.mkPen(c, width=1)) for c in CORNER_COLOURS]
+        self.curves = [_StripCurve(pen=pg.mkPen(FG, width=2))]
+        self.curves += [_StripCurve(pen=pg.mkPen(c, width=1)) for c in CORNER_COLOURS]
         for c in self.curves:
             self.addItem(c)
         legend = pi.addLegend(offset=(4, 4), colCount=5)
@@ -355,6 +412,10 @@ class LoadStrip(pg.PlotWidget):
         if top_kg != self._top_kg:
             self._top_kg = top_kg
             self.getPlotItem().setYRange(-5, top_kg, padding=0)
+            bounds = QRectF(-self.seconds - 1, -10, self.seconds + 2, top_kg + 20)
+            for c in self.curves:
+                c.prepareGeometryChange()
+                c.bounds = bounds
 
     #: Every n-th sample is drawn: 400 points over the strip's width look the same as 800 and
     #: halve the line drawing, the bulk of a strip repaint.
