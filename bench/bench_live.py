@@ -168,9 +168,13 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True) -> 
     mode = f"recording ({written} samples written)" if record else "not recording"
     print(f"live view, {mode}, {wall:.1f} s at {st.rate_sps:.1f} samples/s over a pty "
           f"(lost frames {st.lost_frames - st0.lost_frames})")
-    print(f"latency bytes->COP painted: p50 {np.percentile(lat, 50):.2f} ms, "
-          f"p99 {np.percentile(lat, 99):.2f} ms, max {np.max(lat):.2f} ms (n={len(latencies)})")
-    print(f"COP paints per second: {len(latencies) / wall:.1f}")
+    if probe:
+        print(f"latency bytes->COP painted: p50 {np.percentile(lat, 50):.2f} ms, "
+              f"p99 {np.percentile(lat, 99):.2f} ms, max {np.max(lat):.2f} ms "
+              f"(n={len(latencies)})")
+        print(f"COP paints per second: {len(latencies) / wall:.1f}")
+    else:
+        print("latency and paints: not measured (--no-probe)")
     print(f"CPU: {100 * cpu / wall:.1f} % of one core (app process), "
           f"GUI thread {100 * gui / wall:.1f} %")
     per_thread = sorted(((threads[k][1] - threads0.get(k, (None, 0.0))[1], threads[k][0])

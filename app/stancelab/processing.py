@@ -48,13 +48,16 @@ class Block:
         blocks = [b for b in blocks if len(b)]
         if not blocks:
             return cls.empty()
+        if len(blocks) == 1:
+            return blocks[0]   # blocks are never written in place: sharing is safe
         return cls(*(np.concatenate([getattr(b, f) for b in blocks])
                      for f in ("t_s", "counts", "forces_n", "total_n", "cop_x_mm",
                                "cop_y_mm", "status", "seq")))
 
 
-#: Up to this many samples are converted in plain Python: the live view gets one or two
-#: samples per drain, and a dozen numpy calls on one row cost more than the arithmetic.
+#: Up to this many samples :func:`process_for_display` converts in plain Python: the live view
+#: gets one or two samples per drain, and a dozen numpy calls on one row cost more than the
+#: arithmetic.
 SMALL_BATCH = 8
 
 
@@ -64,8 +67,6 @@ def process(samples, calibration: Calibration,
     n = len(samples)
     if n == 0:
         return Block.empty()
-    if n <= SMALL_BATCH:
-        return _process_small(samples, calibration, min_load_n)
     t_s = np.fromiter((s.t_s for s in samples), dtype=float, count=n)
     counts = np.array([s.counts for s in samples], dtype=float).reshape(n, 4)
     status = np.fromiter((s.status for s in samples), dtype=np.int64, count=n)
@@ -75,6 +76,17 @@ def process(samples, calibration: Calibration,
     return Block(t_s, counts, forces, total, x, y, status, seq)
 
 
+def process_for_display(samples, calibration: Calibration,
+                        min_load_n: float = DEFAULT_MIN_LOAD_N) -> Block:
+    """:func:`process` for what is only drawn (the live view): a few samples go through plain
+    Python. Same formulas; the COP can differ from :func:`process` in the last bit (the BLAS
+    dot product there adds in another order), so whatever is recorded or scored uses
+    :func:`process`, which gives the same bits however the samples are chunked."""
+    if 0 < len(samples) <= SMALL_BATCH:
+        return _process_small(samples, calibration, min_load_n)
+    return process(samples, calibration, min_load_n)
+
+
 _NAN = float("nan")
 #: The last calibration's numbers as Python floats (calibrations are frozen: identity is
 #: enough to know they still apply).
@@ -82,9 +94,7 @@ _constants: tuple = (None, ())
 
 
 def _process_small(samples, calibration: Calibration, min_load_n: float) -> Block:
-    """:func:`process` for a few samples, one Python pass per sample into one array. Same
-    formulas; the COP can differ from the numpy path in the last bit (a BLAS dot product
-    adds in another order), far below any displayed or scored precision."""
+    """One Python pass per sample into one array; see :func:`process_for_display`."""
     global _constants
     cal, consts = _constants    # one read: another thread may replace the pair meanwhile
     if cal is not calibration:

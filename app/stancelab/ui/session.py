@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from ..board.source import Source, SourceError, SourceState
 from ..calibration import Calibration, default_calibration
-from ..processing import Block, process
+from ..processing import Block, process_for_display
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +225,7 @@ class LiveSession(QObject):
 
     def feed(self, samples) -> LiveFrame:
         """Convert and publish samples (also used by the drill screen, which reads them itself)."""
-        b = process(samples, self.calibration)
+        b = process_for_display(samples, self.calibration)
         self.history.extend_block(b)
         fr = LiveFrame(samples, b, samples[-1].t_host_s)
         self.frame.emit(fr)
