@@ -48,3 +48,23 @@ def test_empty_and_slicing_and_concat():
     np.testing.assert_array_equal(joined.seq, block.seq)
     np.testing.assert_array_equal(joined.cop_x_mm, block.cop_x_mm)
     assert len(block[-1]) == 1 and block[-1].seq[0] == 9
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 9])
+def test_display_fast_path_equals_process(n):
+    """The live view's plain-Python path for small batches gives what process() gives."""
+    from stancelab.processing import process_for_display
+
+    rng = np.random.default_rng(n)
+    cal = Calibration(board_id=1, offsets_counts=(41_000.0, -18_000.0, 63_000.0, 12_000.0),
+                      gains_n_per_count=tuple(1 / NOMINAL_COUNTS_PER_N * (1 + 0.01 * k)
+                                              for k in range(4)))
+    samples = [_sample(i, rng.uniform(0, 300, 4), cal.offsets_counts) for i in range(n)]
+    # One sample with nobody on the board: COP undefined in both.
+    samples[0] = _sample(0, (1.0, 1.0, 1.0, 1.0), cal.offsets_counts)
+    a, b = process(samples, cal), process_for_display(samples, cal)
+    for name in ("t_s", "counts", "forces_n", "total_n", "status", "seq"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for name in ("cop_x_mm", "cop_y_mm"):
+        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-14, atol=1e-12)
+        assert np.isnan(getattr(b, name)[0])
