@@ -120,7 +120,9 @@ def cmd_ports(args) -> int:
             extra = (f"  StanceLab board {ident.board_id:08x}, firmware {ident.firmware_version},"
                      f" {ident.rate_sps} samples/s")
         elif getattr(info, "error", None):
-            extra = f"  ({info.error})"
+            # The probe's own message explains a failed open; a silent port is just not a board.
+            extra = ("  (no StanceLab board answered)" if "No answer" in info.error
+                     else f"  ({info.error})")
         print(f"{mark}{info.device}  {info.description}{extra}")
     return 0
 

@@ -45,7 +45,7 @@ RATE_REFRESH_S = 0.1
 _CHUNK = 4096
 _RETRY_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
-FIRMWARE_FIX = "flash the StanceLab firmware (firmware/README.md)"
+FIRMWARE_FIX = "flash the StanceLab firmware (docs/firmware.md)"
 
 
 @dataclass
