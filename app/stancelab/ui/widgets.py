@@ -96,12 +96,15 @@ class ProgressRing(QWidget):
 class Trail:
     """The COP's recent path: a fixed ring of stock ellipse items (painted by Qt in C++). Every
     ``stride``-th sample moves the oldest dot to the newest position and nothing else changes,
-    so a repaint touches two dot-sized spots, not the whole trail: one brush for all dots (a
-    fade by age would restyle every dot on every step and repaint them all)."""
+    so a repaint touches two dot-sized spots, not the whole trail. The fade by age is refreshed
+    only every ``fade_every``-th dot (about 10 Hz), so the trail still fades toward its tail
+    without restyling every dot at the stream rate."""
 
     def __init__(self, scene: QGraphicsScene, samples: int, stride: int = 2,
-                 radius_mm: float = 4.0, alpha: int = 110) -> None:
+                 radius_mm: float = 4.0, alpha: int = 160, fade_every: int = 4) -> None:
         self.stride = stride
+        self.fade_every = fade_every
+        self._placed = 0
         n = max(1, samples // stride)
         brush = QBrush(QColor(255, 212, 0, alpha))
         pen = QPen(Qt.PenStyle.NoPen)
@@ -138,9 +141,23 @@ class Trail:
                     self._shown[k] = False
             else:
                 dot.setPos(x, y)
+                if dot.opacity() != 1.0:
+                    dot.setOpacity(1.0)   # the newest dot is opaque at once
                 if not self._shown[k]:
                     dot.setVisible(True)
                     self._shown[k] = True
+            self._placed += 1
+            if self._placed % self.fade_every == 0:
+                self._fade()
+
+    def _fade(self) -> None:
+        """Opacity by age: the newest dot opaque, the oldest faint."""
+        n = len(self.dots)
+        for age in range(n):
+            dot = self.dots[(self._next - 1 - age) % n]
+            opacity = round(1.0 - 0.85 * age / max(n - 1, 1), 2)
+            if dot.opacity() != opacity:
+                dot.setOpacity(opacity)
 
     def clear(self) -> None:
         for k, dot in enumerate(self.dots):
