@@ -32,6 +32,10 @@ def test_clock_and_single_leg_drills_run_and_are_stored(qtbot, app_window):
     _run(qtbot, screen)
     assert "Done" in screen.cue.text()
     assert any("edge reach" in s for s in screen.scores)
+    # Sound cues (the system bell): 3-2-1 ticks, a tone per target reached, one at the end.
+    played = screen.audio.played
+    assert played[:3] == ["tick 3", "tick 2", "tick 1"]
+    assert sum(p.startswith("reached") for p in played) >= 10 and played[-1] == "done"
 
     screen.trials.setValue(1)
     screen.duration.setValue(10)
@@ -95,3 +99,16 @@ def test_arrow_keys_choose_the_drill(qtbot, app_window):
     qtbot.keyClick(screen, Qt.Key.Key_Space)
     assert "Connect a board" in screen.cue.text()
     assert screen.state == "idle"
+
+
+def test_sound_cues_can_be_switched_off(app_window):
+    _ctx, win = app_window
+    screen = win.show_screen("Drills")
+    screen.sound.setChecked(False)
+    screen.audio.countdown(3)
+    screen.audio.reached("12 o'clock")
+    assert screen.audio.played == []
+    screen.sound.setChecked(True)
+    screen.audio.countdown(2)
+    screen.audio.countdown(2)   # once per second, not per event
+    assert screen.audio.played == ["tick 2"]

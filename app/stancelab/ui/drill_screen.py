@@ -30,6 +30,7 @@ from ..drills.runner import DrillRunner
 from ..drills.settings import for_athlete
 from ..drills.single_leg import SingleLegStand
 from ..geometry import TWO_LEG_MARKS_MM, FootModel
+from .audio import AudioCues
 from .widgets import ACCENT, FG, OK, WARN, BoardCanvas, ProgressRing, big_label
 
 #: (key, title) of the drills offered, in list order.
@@ -76,13 +77,21 @@ class DrillScreen(QWidget):
         self.rest.setSuffix(" s")
         self.eyes_closed = QPushButton("Eyes closed")
         self.eyes_closed.setCheckable(True)
-        for w in (self.trials, self.duration, self.rest, self.eyes_closed):
+        self.audio = AudioCues()
+        self.sound = QPushButton("Sound cues")
+        self.sound.setCheckable(True)
+        self.sound.setChecked(True)
+        self.sound.setToolTip("A tick for the last three countdown seconds and a tone when a "
+                              "target is reached or a trial ends (the system bell)")
+        self.sound.toggled.connect(lambda on: setattr(self.audio, "enabled", on))
+        for w in (self.trials, self.duration, self.rest, self.eyes_closed, self.sound):
             w.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         form = QFormLayout()
         form.addRow("Trials per leg", self.trials)
         form.addRow("Stand for", self.duration)
         form.addRow("Rest", self.rest)
         form.addRow("", self.eyes_closed)
+        form.addRow("", self.sound)
         self.start_button = QPushButton("Start  (Space)")
         self.start_button.setObjectName("start")
         self.start_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -309,6 +318,7 @@ class DrillScreen(QWidget):
             self.cue.setText(f"Stopped: {e.reason}")
             self.warning.setText("")
         elif isinstance(e, ev.TrialDone):
+            self.audio.done()
             self.ctx.results_changed.emit()
         elif isinstance(e, ev.DrillDone):
             self._finish(e)
@@ -316,7 +326,10 @@ class DrillScreen(QWidget):
     def _progress(self, e) -> None:
         phase = self.runner.drill.phase if self.runner is not None else None
         if phase in (ev.Phase.COUNTDOWN, ev.Phase.REST) and e.remaining_s is not None:
-            self.big.setText(str(max(math.ceil(e.remaining_s - 1e-9), 0)))
+            left = max(math.ceil(e.remaining_s - 1e-9), 0)
+            self.big.setText(str(left))
+            if phase == ev.Phase.COUNTDOWN:
+                self.audio.countdown(left)
             self.ring.set_progress(e.fraction)
         elif phase == ev.Phase.ACTIVE:
             if self.runner.drill.name == "clock":
@@ -327,6 +340,8 @@ class DrillScreen(QWidget):
                 self.ring.set_progress(e.fraction, text)
 
     def _score(self, e) -> None:
+        if e.outcome == "reached":
+            self.audio.reached(e.label)
         if e.value is None:
             line = f"{e.label}: {e.outcome}"
         else:
