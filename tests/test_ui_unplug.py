@@ -146,7 +146,8 @@ def test_replug_reconnects_within_two_seconds_and_the_live_view_resumes(qtbot, a
     ctx, win = app_window
     board = _connect(ctx, peer)
     received = Received(ctx.session)
-    _screen, runner = _unplug_mid_trial(qtbot, ctx, win, peer)
+    screen, runner = _unplug_mid_trial(qtbot, ctx, win, peer)
+    assert screen.waiting_for_board
     live = win.show_screen("Live")
     n_before, k_before = received.count(), len(received.t_us)
     t_before = received.all_t_us()
@@ -176,6 +177,9 @@ def test_replug_reconnects_within_two_seconds_and_the_live_view_resumes(qtbot, a
     qtbot.waitUntil(lambda: live.canvas.cop.isVisible()
                     and (live.canvas.cop_t_host_s or 0) > replugged_host_s, timeout=WAIT_MS)
     assert board.reconnects == 1 and len(board.interruptions) == 1
+    # The athlete's screen says the board is back and how to go on.
+    qtbot.waitUntil(lambda: "board is back" in screen.cue.text(), timeout=WAIT_MS)
+    assert "Space" in screen.cue.text() and not screen.waiting_for_board
 
     # The interrupted trial is unchanged by what came after.
     trial2, got2 = _stored(ctx, runner)

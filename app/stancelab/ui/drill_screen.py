@@ -56,6 +56,10 @@ class DrillScreen(QWidget):
         self.autopilot = None
         self.state = "idle"          # idle | running | done
         self.scores: list[str] = []
+        # Set when a drill stopped because the board went away; cleared with a "board is back"
+        # cue once the board reconnects on its own.
+        self.waiting_for_board = False
+        ctx.session.state_changed.connect(self._on_board_state)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         # coach panel
@@ -317,6 +321,7 @@ class DrillScreen(QWidget):
         elif isinstance(e, ev.Aborted):
             self.cue.setText(f"Stopped: {e.reason}")
             self.warning.setText("")
+            self.waiting_for_board = e.code == "disconnected"
         elif isinstance(e, ev.TrialDone):
             self.audio.done()
             self.ctx.results_changed.emit()
@@ -349,6 +354,13 @@ class DrillScreen(QWidget):
             line = f"{e.label}: {e.value:.{0 if abs(e.value) >= 10 else 1}f}{unit}"
         self.scores.append(line)
         self.score_label.setText("\n".join(self.scores[-8:]))
+
+    def _on_board_state(self, st) -> None:
+        if st is not None and self.waiting_for_board and st.connected \
+                and self.state != "running":
+            self.waiting_for_board = False
+            self.cue.setText("The board is back. Press Space to start the drill again")
+            self.cue.setStyleSheet(f"color: {OK};")
 
     def _finish(self, e) -> None:
         self.state = "done"
