@@ -204,3 +204,25 @@ def test_full_disk_stops_the_recording_cleanly_and_keeps_what_was_committed(tmp_
     assert [r.trial_id for r in recovered] in ([], [trial.id])
     assert len(got) == kept   # exactly what the message said was kept
     assert np.all(np.diff(got.seq) == 1) and np.all(np.diff(got.t_s) > 0)   # no hole, no repeat
+
+
+def test_two_programs_creating_the_same_new_database_at_once(tmp_path):
+    """Both open a database that does not exist yet; the schema is created exactly once."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "new.sqlite3"
+    code = ("import sys, time; from stancelab.storage import Storage; "
+            "t = float(sys.argv[2]); time.sleep(max(0.0, t - time.time())); "
+            "s = Storage(sys.argv[1]); print(s.schema_version); s.close()")
+    start = __import__("time").time() + 1.5
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), str(start)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    from stancelab.storage import Storage
+
+    with Storage(db) as s:
+        versions = s._q("SELECT version FROM schema_version").fetchall()
+    assert len(versions) == len({v for (v,) in versions})

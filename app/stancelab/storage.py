@@ -62,7 +62,19 @@ class _Sqlite:
         conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None,
                                check_same_thread=False)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            # Switching a new file to WAL takes an exclusive lock, and SQLite can answer "locked"
+            # at once (without its busy handler) while another program does the same: retry
+            # for the busy timeout, as any other write would wait.
+            deadline = time.monotonic() + busy_timeout_s
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as e:
+                    busy = "locked" in str(e) or "busy" in str(e)
+                    if not busy or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError:
@@ -380,6 +392,10 @@ class Storage:
                 if version <= current:
                     continue
                 with self.transaction():
+                    # Another program opening the same new database may have applied it while
+                    # we waited for the write lock: read the version again under the lock.
+                    if self.schema_version >= version:
+                        continue
                     for sql in statements:
                         self._q(sql.format(id=_DIALECT.id_column))
                     self._q("INSERT INTO schema_version (version, description, applied) "
