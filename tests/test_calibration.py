@@ -7,16 +7,14 @@ from hypothesis import strategies as st
 
 from stancelab import calibration as cal
 from stancelab.geometry import BoardGeometry, FootModel, G
+from stancelab.sim.factory import point_load
 
 GEOM = BoardGeometry()
 
 
 def corner_loads(total_n, x_mm, y_mm, geom=GEOM):
-    """Bilinear split of a point load over the cell rectangle (exact COP and total)."""
-    w, d = geom.span_mm()
-    fx = np.array([0.5 - x_mm / w, 0.5 + x_mm / w, 0.5 - x_mm / w, 0.5 + x_mm / w])
-    fy = np.array([0.5 + y_mm / d, 0.5 + y_mm / d, 0.5 - y_mm / d, 0.5 - y_mm / d])
-    return total_n * fx * fy
+    """The bilinear split the simulator uses (exact COP and total)."""
+    return point_load(geom, total_n / G, x_mm, y_mm)
 
 
 TRUE_OFFSETS = np.array([81_234.0, -45_678.0, 12_000.0, 150_321.0])

@@ -13,15 +13,17 @@ from scipy import stats
 
 from stancelab.geometry import BoardGeometry, G
 from stancelab.sim import athlete as athlete_module
-from stancelab.sim.athlete import STANCE_SHIFT_S, VirtualAthlete, corner_loads, soft_limit
+from stancelab.sim.athlete import (
+    STANCE_SHIFT_S,
+    TARGET_RANGES,
+    VirtualAthlete,
+    clock_excursions_pct,
+    corner_loads,
+    soft_limit,
+)
 
 FS = 80.0
-RANGES = {
-    ("both", "open", 60): {"area": (50, 400), "v": (5, 15), "mf": (0.2, 0.7)},
-    ("both", "closed", 60): {"area": (80, 700), "v": (7, 25), "mf": (0.2, 0.8)},
-    ("left", "open", 30): {"area": (250, 1500), "v": (20, 55), "mf": (0.5, 1.6)},
-    ("right", "closed", 30): {"area": (800, 5000), "v": (45, 130), "mf": (0.6, 2.0)},
-}
+RANGES = TARGET_RANGES
 
 
 def sway(cop):
@@ -210,27 +212,11 @@ def test_soft_limit_is_smooth_and_never_reaches_the_edge():
     assert soft_limit(np.array([0.95]), 0.8)[0] > 0.9
 
 
-def clock_excursions(leg, seed, weakness, hold_s=4.0):
-    """Lean toward each clock target at 100 % of the edge, hold, come back; max excursion
-    along each direction as % of the edge distance."""
-    a = VirtualAthlete(stance=leg, weakness=weakness, seed=seed, touchdowns_per_min=0)
-    foot = a.feet[leg]
-    t, out = 2.0, {}
-    for hour, x, y in foot.clock_targets(1.0):
-        plan = a.lean_to((x, y), t)
-        ts = np.arange(plan.start_s, plan.end_s + hold_s, 1 / FS)
-        angle = foot.clock_angle(hour)
-        along = a.cop_mm(ts) @ np.array([math.cos(angle), math.sin(angle)])
-        out[hour] = 100 * along.max() / foot.edge_distance(angle)
-        t = a.lean_to(None, ts[-1]).end_s + 1.0
-    return out
-
-
 def test_weak_leg_reaches_less_far_in_every_clock_direction():
     # bench/sim_stats.py prints the same comparison over more seeds
     weak = {"left": 0.4}
     for seed in range(3):
-        strong, weak_leg = clock_excursions("right", seed, weak), clock_excursions("left", seed, weak)
+        strong, weak_leg = clock_excursions_pct("right", seed, weak), clock_excursions_pct("left", seed, weak)
         for hour in range(1, 13):
             assert weak_leg[hour] < strong[hour] < 100.0, (seed, hour, strong, weak_leg)
         assert np.mean(list(strong.values())) > np.mean(list(weak_leg.values())) + 8

@@ -566,3 +566,31 @@ def corner_loads(cop_mm: np.ndarray, total_n: np.ndarray, geometry: BoardGeometr
         fy = wy if cy == y1 else 1 - wy
         out[:, c] = total_n * fx * fy
     return out
+
+
+#: Sway the model aims at, per (stance, eyes, trial seconds): 95 % prediction-ellipse area
+#: (mm^2), mean velocity (mm/s), mean frequency (Hz); sources in docs/simulator.md. The tests
+#: hold the model to these and bench/sim_stats.py prints them next to the measured values.
+TARGET_RANGES = {
+    ("both", "open", 60): {"area": (50, 400), "v": (5, 15), "mf": (0.2, 0.7)},
+    ("both", "closed", 60): {"area": (80, 700), "v": (7, 25), "mf": (0.2, 0.8)},
+    ("left", "open", 30): {"area": (250, 1500), "v": (20, 55), "mf": (0.5, 1.6)},
+    ("right", "closed", 30): {"area": (800, 5000), "v": (45, 130), "mf": (0.6, 2.0)},
+}
+
+
+def clock_excursions_pct(leg: str, seed: int, weakness, hold_s: float = 4.0,
+                         fs: float = 80.0) -> dict[int, float]:
+    """Lean toward each clock target at 100 % of the edge, hold, return to the centre; the
+    largest truth-COP excursion along each direction as % of the foot's edge distance."""
+    a = VirtualAthlete(stance=leg, weakness=weakness, seed=seed, touchdowns_per_min=0.0)
+    foot = a.feet[leg]
+    t, out = 2.0, {}
+    for hour, x, y in foot.clock_targets(1.0):
+        plan = a.lean_to((x, y), t)
+        ts = np.arange(plan.start_s, plan.end_s + hold_s, 1 / fs)
+        angle = foot.clock_angle(hour)
+        along = a.cop_mm(ts) @ np.array([math.cos(angle), math.sin(angle)])
+        out[hour] = 100 * along.max() / foot.edge_distance(angle)
+        t = a.lean_to(None, ts[-1]).end_s + 1.0
+    return out

@@ -14,6 +14,7 @@ from .. import calibration as cal
 from ..board import protocol
 from ..board.virtual import VirtualBoard
 from ..geometry import BoardGeometry, G
+from .athlete import corner_loads
 
 #: The five marks of the calibration template (mm): centre and four points inside the cells.
 CALIBRATION_MARKS_MM = ((0.0, 0.0), (-150.0, 100.0), (150.0, 100.0), (-150.0, -100.0),
@@ -23,10 +24,7 @@ CALIBRATION_MASS_KG = 20.0
 
 def point_load(geom: BoardGeometry, mass_kg: float, x_mm: float, y_mm: float) -> np.ndarray:
     """Corner loads (N) of a point mass, split bilinearly over the cell rectangle."""
-    w, d = geom.span_mm()
-    fx = np.array([0.5 - x_mm / w, 0.5 + x_mm / w, 0.5 - x_mm / w, 0.5 + x_mm / w])
-    fy = np.array([0.5 + y_mm / d, 0.5 + y_mm / d, 0.5 - y_mm / d, 0.5 - y_mm / d])
-    return mass_kg * G * fx * fy
+    return corner_loads(np.array([[x_mm, y_mm]], float), np.array([mass_kg * G]), geom)[0]
 
 
 class Rig:
