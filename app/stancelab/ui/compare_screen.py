@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from ..analysis import better_side, compare_sides, trend
 from ..geometry import FootModel
 from . import trialdata as td
-from .widgets import BG, OK, WARN, big_label
+from .widgets import BG, OK, WARN, ReloadsWhenShown, big_label
 
 KINDS = (("clock", "Clock balance"), ("single-leg", "Single-leg stands"))
 LEFT_COLOUR, RIGHT_COLOUR = "#4cc9f0", "#f72585"
@@ -47,7 +47,7 @@ def side_sessions(storage, athlete_id: int, drill: str) -> list[tuple[int, dict]
     return out
 
 
-class CompareScreen(QWidget):
+class CompareScreen(ReloadsWhenShown, QWidget):
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -89,19 +89,8 @@ class CompareScreen(QWidget):
         lay = QHBoxLayout(self)
         lay.addLayout(left, 3)
         lay.addWidget(self.plot, 2)
-        ctx.results_changed.connect(self._stale)
-        ctx.athlete_changed.connect(lambda a: self._stale())
-        self._needs_reload = True
+        self.watch_results(ctx)
         self.rows: list[dict] = []
-
-    def _stale(self) -> None:
-        self._needs_reload = True
-        if self.isVisible():
-            self.reload()
-
-    def activated(self) -> None:
-        if self._needs_reload:
-            self.reload()
 
     def set_kind(self, key: str) -> None:
         self.kind.setCurrentIndex([k for k, _ in KINDS].index(key))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from ..geometry import FootModel
 from . import trialdata as td
-from .widgets import ACCENT, BG, OK, WARN, big_label
+from .widgets import ACCENT, BG, OK, WARN, ReloadsWhenShown, big_label
 
 
 def _plot(title: str) -> pg.PlotWidget:
@@ -32,7 +32,7 @@ def _plot(title: str) -> pg.PlotWidget:
     return w
 
 
-class ResultsScreen(QWidget):
+class ResultsScreen(ReloadsWhenShown, QWidget):
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -71,18 +71,7 @@ class ResultsScreen(QWidget):
         lay = QHBoxLayout(self)
         lay.addWidget(self.list)
         lay.addLayout(right, 1)
-        ctx.results_changed.connect(self._stale)
-        ctx.athlete_changed.connect(lambda a: self._stale())
-        self._needs_reload = True
-
-    def _stale(self) -> None:
-        self._needs_reload = True
-        if self.isVisible():
-            self.reload()
-
-    def activated(self) -> None:
-        if self._needs_reload:
-            self.reload()
+        self.watch_results(ctx)
 
     def trials(self) -> list[td.Trial]:
         st, a = self.ctx.storage, self.ctx.athlete
