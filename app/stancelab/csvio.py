@@ -640,9 +640,9 @@ def _read_mapped(raw, size: int, path: Path, derived: bool, max_rows: int) -> Ra
     parts: list[dict] = []
     line_parts: list[np.ndarray] = []
     if raw.find(b'"', data_start) >= 0:
+        # The csv module reads CRLF and LF line ends alike and keeps line breaks inside quoted
+        # cells as they are; replacing CRLF here would change such a cell.
         data = raw[data_start:]
-        if crlf:
-            data = data.replace(b"\r\n", b"\n")
         if data and not data.endswith(b"\n"):
             data += b"\n"
         numeric, texts, lines = _unquote_rows(data, ncol, first_line, path)
