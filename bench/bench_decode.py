@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from stancelab.board import protocol
-from stancelab.board.virtual import encode_samples
+from stancelab.sim.virtual_board import encode_samples
 
 
 def make_stream(n: int, seed: int = 0) -> bytes:

@@ -114,7 +114,7 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True) -> 
 
     from stancelab.board.serial_board import SerialBoard
     from stancelab.ui.app import settle_after_startup
-    from stancelab.ui.live_view import LiveView
+    from stancelab.ui.screens.live import LiveView
     from stancelab.ui.session import LiveSession
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

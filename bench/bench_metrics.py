@@ -23,8 +23,8 @@ from scipy.signal import lfilter
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "app"))
 
+from reference_impl import reference_sway
 from stancelab.analysis import NO_FILTER, AnalysisSettings, prepare, sway_metrics
-from stancelab.analysis.reference_impl import reference_sway
 
 _DEFAULT_REFERENCE = (pathlib.Path(__file__).resolve().parents[1] / "tests" / "data"
                       / "hbedb_BDS00001.csv")

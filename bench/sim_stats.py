@@ -17,9 +17,9 @@ import numpy as np
 from stancelab.analysis import NO_FILTER
 from stancelab.analysis import sway_metrics as analysis_sway_metrics
 from stancelab.board import protocol
-from stancelab.board.virtual import VirtualBoard
 from stancelab.sim import athlete as athlete_module
 from stancelab.sim.athlete import TARGET_RANGES, VirtualAthlete, clock_excursions_pct
+from stancelab.sim.virtual_board import VirtualBoard
 
 # (stance, eyes, seconds): target ranges, see docs/simulator.md; the report adds eyes-closed
 # single-leg on the left.
@@ -55,8 +55,8 @@ def unbounded_metrics(stance, eyes, seconds, seed, weakness=None):
 
 def through_the_board(seed):
     """Sway measured from decoded counts (HX711 noise, gains +-1 %) against the athlete's truth."""
-    from stancelab.board.simulated import SimulatedBoard
     from stancelab.calibration import cop_from_forces, default_calibration, tare
+    from stancelab.sim.simulated_board import SimulatedBoard
 
     athlete = VirtualAthlete(stance="off", seed=seed, touchdowns_per_min=0.0)
     sim = SimulatedBoard(athlete, realtime=False, seed=seed)

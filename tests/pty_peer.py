@@ -1,7 +1,7 @@
 """A board on the far side of a real pty, for serial tests.
 
 The master side of ``os.openpty()`` is driven by a thread running a protocol-speaking device
-(normally :class:`stancelab.board.virtual.VirtualBoard`) paced by the wall clock, so the host
+(normally :class:`stancelab.sim.virtual_board.VirtualBoard`) paced by the wall clock, so the host
 code under test opens the slave path with pyserial exactly as it would open /dev/ttyACM0.
 
 Unplug closes both pty ends, so the host's reads fail as on a USB disconnect. The host opens a
@@ -20,7 +20,7 @@ import tty
 import numpy as np
 
 from stancelab.board import protocol
-from stancelab.board.virtual import VirtualBoard
+from stancelab.sim.virtual_board import VirtualBoard
 
 BOARD_ID = 0x5E1A0042
 STANDING_LOAD_N = 175.0  # per corner: a 70 kg athlete on the board

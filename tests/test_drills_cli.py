@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stancelab import cli, csvio
-from stancelab.drills.commands import analyze_file
+from stancelab.cli.drill_commands import analyze_file
 from stancelab.storage import Storage
 
 

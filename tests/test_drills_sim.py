@@ -10,9 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from stancelab.board.simulated import SimulatedBoard
-from stancelab.board.virtual import VirtualBoard
 from stancelab.calibration import Calibration
+from stancelab.cli.drill_commands import compare_athlete
 from stancelab.drills import (
     ClockBalance,
     DrillRunner,
@@ -25,12 +24,13 @@ from stancelab.drills import (
     TrialDone,
 )
 from stancelab.drills.base import Drill
-from stancelab.drills.commands import compare_athlete
 from stancelab.drills.events import Aborted
 from stancelab.geometry import FootModel
 from stancelab.processing import process
 from stancelab.sim.athlete import VirtualAthlete
 from stancelab.sim.autopilot import Autopilot
+from stancelab.sim.simulated_board import SimulatedBoard
+from stancelab.sim.virtual_board import VirtualBoard
 from stancelab.storage import Storage
 
 FOOT_MM = 265.0

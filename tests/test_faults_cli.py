@@ -262,8 +262,8 @@ def test_sigkill_of_the_recorder_is_recovered_at_the_next_start(tmp_path):
 # was not.
 
 def test_stepping_off_mid_clock_keeps_the_targets_done_and_gives_no_overall_score(tmp_path):
+    from stancelab.cli.drill_commands import compare_athlete
     from stancelab.drills import ClockBalance, Phase, PhaseChanged, Score
-    from stancelab.drills.commands import compare_athlete
     from stancelab.geometry import FootModel
     from test_drills_sim import FOOT_MM, board, run
 

@@ -42,7 +42,7 @@ import numpy as np
 import pytest
 
 from stancelab.board import protocol as p
-from stancelab.board.virtual import encode_samples
+from stancelab.sim.virtual_board import encode_samples
 
 FL = 26  # SAMPLE frame length
 FAST_STREAMS = 20_000

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from stancelab import health
-from stancelab.board.simulated import SimulatedBoard
 from stancelab.board.source import Sample
-from stancelab.board.virtual import VirtualBoard
 from stancelab.geometry import CHANNEL_NAMES
 from stancelab.processing import Block, process
 from stancelab.sim import factory
 from stancelab.sim.athlete import VirtualAthlete
 from stancelab.sim.hx711 import ChannelFault
+from stancelab.sim.simulated_board import SimulatedBoard
+from stancelab.sim.virtual_board import VirtualBoard
 
 MASS_KG = 70.0
 

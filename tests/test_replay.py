@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from stancelab import csvio
-from stancelab.board.replay import ReplayBoard
 from stancelab.board.source import SourceError
+from stancelab.station.replay import ReplayBoard
 from stancelab.storage import Storage
 from test_csvio import recorded_session
 

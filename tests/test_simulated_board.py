@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from stancelab.board import protocol
-from stancelab.board.simulated import SimulatedBoard
 from stancelab.board.source import SourceError
 from stancelab.calibration import cop_from_forces, default_calibration, tare
 from stancelab.sim.athlete import VirtualAthlete
+from stancelab.sim.simulated_board import SimulatedBoard
 
 
 def counts_of(samples):

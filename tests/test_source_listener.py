@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from stancelab.board.simulated import SimulatedBoard
+from stancelab.sim.simulated_board import SimulatedBoard
 
 
 def test_listener_fires_once_per_batch_until_the_queue_is_drained():

@@ -6,7 +6,7 @@ import argparse
 
 import ui_helpers
 from stancelab.board.serial_board import SerialBoard
-from stancelab.board.simulated import SimulatedBoard
+from stancelab.sim.simulated_board import SimulatedBoard
 from stancelab.ui.app import SIMULATED_BANNER, choose_source
 
 qt_guard = ui_helpers.qt_guard

@@ -8,7 +8,7 @@ import numpy as np
 
 import ui_helpers
 from stancelab.board.serial_board import SerialBoard
-from stancelab.ui.live_view import LiveView
+from stancelab.ui.screens.live import LiveView
 from stancelab.ui.session import LiveSession, RingBuffer
 from ui_pty_board import PtyBoard
 

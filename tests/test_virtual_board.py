@@ -5,13 +5,13 @@ import pytest
 
 from stancelab.board import protocol as p
 from stancelab.board.source import SampleAssembler
-from stancelab.board.virtual import (
+from stancelab.sim.hx711 import ChannelFault
+from stancelab.sim.virtual_board import (
     DEFAULT_COUNTS_PER_N,
     DEFAULT_OFFSETS_COUNTS,
     VirtualBoard,
     encode_samples,
 )
-from stancelab.sim.hx711 import ChannelFault
 
 LOAD_N = np.array([150.0, 180.0, 160.0, 190.0])
 

@@ -12,7 +12,7 @@ import tty
 
 import numpy as np
 
-from stancelab.board.virtual import VirtualBoard
+from stancelab.sim.virtual_board import VirtualBoard
 
 
 def swaying_person(mass_kg: float = 70.0, amp_mm: float = 25.0, period_s: float = 4.0):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import paths
-from .geometry import CHANNEL_NAMES, BoardGeometry, G
+from stancelab import paths
+from stancelab.geometry import CHANNEL_NAMES, BoardGeometry, G
 
 #: Counts per newton of a 200 kg, 2 mV/V cell on an HX711 at gain 128. The excitation voltage
 #: cancels: full scale is +-0.5 * AVDD / 128, the cell gives 2 mV/V * AVDD at 200 kg.

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, csvbytes
-from .storage import SampleArrays, Storage, now_iso
+from stancelab import __version__, csvbytes
+from stancelab.storage import SampleArrays, Storage, now_iso
 
 FORMAT_NAME = "stancelab-raw-csv"
 FORMAT_VERSION = 1
@@ -164,7 +164,7 @@ def _format_rows(columns: dict[str, np.ndarray]) -> bytes:
 
 
 def derived_columns(counts: np.ndarray, calibration, min_load_n: float) -> dict[str, np.ndarray]:
-    from .calibration import cop_from_forces
+    from stancelab.calibration import cop_from_forces
     forces = calibration.forces_n(counts) if len(counts) else np.zeros((0, 4))
     total, x, y = cop_from_forces(forces, calibration.geometry, min_load_n) if len(counts) \
         else (np.zeros(0), np.zeros(0), np.zeros(0))
@@ -268,7 +268,7 @@ def _session_metadata(store: Storage, session_id: int, trial_ids: Sequence[int],
 
 
 def _session_calibration(store: Storage, session_id: int):
-    from .calibration import default_calibration
+    from stancelab.calibration import default_calibration
     s = store.session(session_id)
     if s.calibration_id:
         return store.calibration(s.calibration_id)
@@ -818,7 +818,7 @@ def _validate(values: dict, counts: np.ndarray, lines: np.ndarray, path) -> None
 
 def import_raw_csv(store: Storage, path: str | Path, athlete_id: int | None = None) -> int:
     """Validate the whole file, then write it as a new session in one transaction."""
-    from .calibration import Calibration
+    from stancelab.calibration import Calibration
     data = read_raw_csv(path, derived=False)
     meta = data.metadata
     cal = meta.get("calibration")

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .board import protocol
-from .calibration import Calibration
-from .geometry import CHANNEL_NAMES, G
-from .processing import Block, process
+from stancelab.board import protocol
+from stancelab.calibration import Calibration
+from stancelab.geometry import CHANNEL_NAMES, G
+from stancelab.processing import Block, process
 
 DEAD, SATURATED, DRIFT, OFFSET, GAIN, LOAD = "dead", "saturated", "drift", "offset", "gain", "load"
 KINDS = (DEAD, SATURATED, DRIFT, OFFSET, GAIN, LOAD)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calibration import DEFAULT_MIN_LOAD_N, Calibration, cop_from_forces
+from stancelab.calibration import DEFAULT_MIN_LOAD_N, Calibration, cop_from_forces
 
 
 @dataclass(frozen=True, eq=False)

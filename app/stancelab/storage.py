@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, paths
+from stancelab import __version__, paths
 
 TRIAL_STATUSES = ("recording", "completed", "aborted", "interrupted")
 DEFAULT_COMMIT_INTERVAL_S = 0.5
@@ -486,7 +486,7 @@ class Storage:
         return calibration.id
 
     def calibration(self, calibration_id: str):
-        from .calibration import Calibration
+        from stancelab.calibration import Calibration
         row = self._q("SELECT data FROM calibrations WHERE id = ?", (calibration_id,)).fetchone()
         if row is None:
             raise StorageError(f"No calibration {calibration_id!r} in {self.path}.")

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..geometry import FootModel, polygon_area
-from .filters import DEFAULT_SETTINGS, AnalysisSettings, prepare
+from stancelab.analysis.filters import DEFAULT_SETTINGS, AnalysisSettings, prepare
+from stancelab.geometry import FootModel, polygon_area
 
 
 @dataclass(frozen=True)

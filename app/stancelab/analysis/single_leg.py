@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..geometry import FootModel
-from .filters import DEFAULT_SETTINGS, AnalysisSettings, prepare
-from .sway import SwayMetrics, sway_metrics
+from stancelab.analysis.filters import DEFAULT_SETTINGS, AnalysisSettings, prepare
+from stancelab.analysis.sway import SwayMetrics, sway_metrics
+from stancelab.geometry import FootModel
 
 
 @dataclass(frozen=True)

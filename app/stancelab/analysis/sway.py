@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .filters import DEFAULT_SETTINGS, MIN_SAMPLES, AnalysisSettings, prepare
+from stancelab.analysis.filters import DEFAULT_SETTINGS, MIN_SAMPLES, AnalysisSettings, prepare
 
 PREDICTION_LEVEL = 0.95
 

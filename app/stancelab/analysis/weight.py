@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import TWO_LEG_MARKS_MM
+from stancelab.geometry import TWO_LEG_MARKS_MM
 
 
 def weight_from_forces(forces_n) -> dict[str, float]:

@@ -24,8 +24,8 @@ import time
 import warnings
 from collections import deque
 
-from . import protocol
-from .source import Sample, Source, SourceError, now_s
+from stancelab.board import protocol
+from stancelab.board.source import Sample, Source, SourceError, now_s
 
 log = logging.getLogger(__name__)
 

@@ -1,59 +1,31 @@
-"""Finding the board: list serial ports and mark those where a StanceLab board answers.
-
-pyserial's list_ports only sees real devices, so extra candidate paths can come from the
-environment variable STANCELAB_EXTRA_PORTS (os.pathsep-separated: ``:`` on Linux and macOS),
-which is how tests probe a pty and how a user can add a symlinked or virtual port.
-"""
+"""Finding the board: probe the serial ports and mark those where a StanceLab board answers."""
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-from serial.tools import list_ports as _list_ports
+from stancelab.board import protocol, serial_board
+from stancelab.board.port_names import EXTRA_PORTS_ENV, PortInfo, candidate_devices, enumerate_ports
+from stancelab.board.serial_board import SerialBoard
+from stancelab.board.source import SourceError
 
-from .protocol import Identity
-from .serial_board import identify_port
-from .source import SourceError
+__all__ = ["EXTRA_PORTS_ENV", "PortInfo", "candidate_devices", "find_board", "identify_port", "list_ports"]
 
-EXTRA_PORTS_ENV = "STANCELAB_EXTRA_PORTS"
 #: Opening a port resets most Arduinos; their bootloader keeps silent for about a second.
 FIND_TIMEOUT_S = 1.5
 
 
-@dataclass(frozen=True)
-class PortInfo:
-    device: str
-    description: str
-    hwid: str
-    identity: Identity | None = None   # set when a StanceLab board answered IDENTIFY
-    error: str | None = None           # why probing failed (busy, permission, no answer)
-
-    @property
-    def is_board(self) -> bool:
-        return self.identity is not None
-
-
-def _extra_paths() -> list[str]:
-    raw = os.environ.get(EXTRA_PORTS_ENV, "")
-    return [p for p in raw.split(os.pathsep) if p]
-
-
-def _enumerate() -> list[PortInfo]:
-    found = [PortInfo(p.device, p.description or "", p.hwid or "")
-             for p in sorted(_list_ports.comports(), key=lambda p: p.device)]
-    seen = {p.device for p in found}
-    for path in _extra_paths():
-        if path not in seen:
-            seen.add(path)
-            found.append(PortInfo(path, f"extra port ({EXTRA_PORTS_ENV})", "n/a"))
-    return found
-
-
-def candidate_devices() -> list[str]:
-    """Device names worth trying, without opening anything."""
-    return [p.device for p in _enumerate()]
+def identify_port(port: str, timeout_s: float = 0.5,
+                  baudrate: int = 115200) -> protocol.Identity:
+    """Open ``port``, ask IDENTIFY and close it; SourceError (worded for users) if no board."""
+    board = SerialBoard(port, baudrate=baudrate, auto_reconnect=False, boot_grace_s=timeout_s)
+    ser = board._open_port()
+    try:
+        board._new_connection()
+        attempts = serial_board.IDENTIFY_ATTEMPTS
+        return board._identify(ser, attempts, timeout_s / attempts, timeout_s)
+    finally:
+        ser.close()
 
 
 def _probe(info: PortInfo, timeout: float) -> PortInfo:
@@ -66,7 +38,7 @@ def _probe(info: PortInfo, timeout: float) -> PortInfo:
 
 def list_ports(probe: bool = True, timeout: float = 0.5) -> list[PortInfo]:
     """Every candidate port; with ``probe``, each is opened and asked IDENTIFY (in parallel)."""
-    ports = _enumerate()
+    ports = enumerate_ports()
     if not probe or not ports:
         return ports
     with ThreadPoolExecutor(max_workers=min(8, len(ports)),

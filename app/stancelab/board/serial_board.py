@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import serial
 
-from . import protocol
-from .source import Sample, SampleAssembler, Source, SourceError, now_s
+from stancelab.board import protocol
+from stancelab.board.source import Sample, SampleAssembler, Source, SourceError, now_s
 
 IDENTIFY_ATTEMPTS = 3
 IDENTIFY_TIMEOUT_S = 0.2
@@ -79,7 +79,7 @@ def open_error(port: str, exc: BaseException) -> SourceError:
     low = text.lower()
     if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO) or "cannot find the file" in low \
             or "filenotfounderror" in low:
-        from .ports import candidate_devices
+        from stancelab.board.port_names import candidate_devices
 
         present = ", ".join(candidate_devices()) or "none"
         return SourceError(
@@ -598,15 +598,3 @@ def _read_burst(ser) -> bytes:
         raise serial.SerialException("device reports readiness to read but returned no data "
                                      "(device disconnected or multiple access on port?)")
     return data
-
-
-def identify_port(port: str, timeout_s: float = 0.5,
-                  baudrate: int = 115200) -> protocol.Identity:
-    """Open ``port``, ask IDENTIFY and close it; SourceError (worded for users) if no board."""
-    board = SerialBoard(port, baudrate=baudrate, auto_reconnect=False, boot_grace_s=timeout_s)
-    ser = board._open_port()
-    try:
-        board._new_connection()
-        return board._identify(ser, IDENTIFY_ATTEMPTS, timeout_s / IDENTIFY_ATTEMPTS, timeout_s)
-    finally:
-        ser.close()

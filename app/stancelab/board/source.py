@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, replace
 
-from . import protocol
+from stancelab.board import protocol
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,9 @@ shared lifecycle), clock / single_leg / quiet (the drills), scoring (hand-off to
 runner (source -> processing -> drill -> storage), cli_render and commands (terminal use).
 """
 
-from .base import Drill
-from .clock import ClockBalance
-from .events import (
+from stancelab.drills.base import Drill
+from stancelab.drills.clock import ClockBalance
+from stancelab.drills.events import (
                      Aborted,
                      DrillDone,
                      DrillWarning,
@@ -22,9 +22,9 @@ from .events import (
                      TrialResult,
                      TrialStarted,
 )
-from .quiet import QuietStance
-from .runner import DrillRunner
-from .single_leg import SingleLegStand
+from stancelab.drills.quiet import QuietStance
+from stancelab.drills.runner import DrillRunner
+from stancelab.drills.single_leg import SingleLegStand
 
 __all__ = [
                      "Aborted",

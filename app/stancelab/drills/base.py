@@ -14,9 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import SINGLE_LEG_MARK_MM, G
-from ..processing import Block
-from .events import (
+from stancelab.drills.events import (
     Aborted,
     DrillDone,
     DrillWarning,
@@ -29,7 +27,9 @@ from .events import (
     TrialResult,
     TrialStarted,
 )
-from .settings import StanceSettings
+from stancelab.drills.settings import StanceSettings
+from stancelab.geometry import SINGLE_LEG_MARK_MM, G
+from stancelab.processing import Block
 
 #: Progress events are emitted at most this often (sample time), enough for a smooth bar.
 PROGRESS_EVERY_S = 0.1

@@ -11,13 +11,13 @@ import math
 
 import numpy as np
 
-from ..analysis.filters import AnalysisSettings
-from ..geometry import FootModel
-from . import scoring
-from .base import Drill, TrialSpec
-from .events import Instruction, Score, TargetShown
-from .scoring import DEFAULT_ANALYSIS
-from .settings import ClockSettings, StanceSettings, to_dict
+from stancelab.analysis.filters import AnalysisSettings
+from stancelab.drills import scoring
+from stancelab.drills.base import Drill, TrialSpec
+from stancelab.drills.events import Instruction, Score, TargetShown
+from stancelab.drills.scoring import DEFAULT_ANALYSIS
+from stancelab.drills.settings import ClockSettings, StanceSettings, to_dict
+from stancelab.geometry import FootModel
 
 #: Largest shift of the foot centre from the mark when re-centring is switched on (mm).
 RECENTRE_MAX_MM = 20.0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..analysis.filters import AnalysisSettings
-from ..geometry import TWO_LEG_MARKS_MM
-from . import scoring
-from .base import Drill, TrialSpec
-from .events import Score
-from .scoring import DEFAULT_ANALYSIS
-from .settings import QuietSettings, StanceSettings, to_dict
+from stancelab.analysis.filters import AnalysisSettings
+from stancelab.drills import scoring
+from stancelab.drills.base import Drill, TrialSpec
+from stancelab.drills.events import Score
+from stancelab.drills.scoring import DEFAULT_ANALYSIS
+from stancelab.drills.settings import QuietSettings, StanceSettings, to_dict
+from stancelab.geometry import TWO_LEG_MARKS_MM
 
 
 class QuietStance(Drill):

@@ -7,10 +7,10 @@ target as it arrives; each trial is stored with its settings, status, reason and
 
 from __future__ import annotations
 
-from ..health import HealthMonitor
-from ..processing import Block, process
-from .base import Drill
-from .events import DrillWarning, Event, TrialDone, TrialStarted
+from stancelab.drills.base import Drill
+from stancelab.drills.events import DrillWarning, Event, TrialDone, TrialStarted
+from stancelab.health import HealthMonitor
+from stancelab.processing import Block, process
 
 DISCONNECTED_REASON = "the board was disconnected; the samples recorded so far are kept"
 

@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from ..analysis import AnalysisSettings, sway_metrics
-from ..geometry import FootModel
-from ..processing import Block
+from stancelab.analysis import AnalysisSettings, sway_metrics
+from stancelab.geometry import FootModel
+from stancelab.processing import Block
 
 #: Analysis settings used when a drill is not given any (docs/metrics.md has the rationale).
 DEFAULT_ANALYSIS = AnalysisSettings()
@@ -43,7 +43,7 @@ def clock_target(block: Block, foot: FootModel, hour: int, target_mm, centre_mm,
     """Reach metrics of one clock target (ReachMetrics, dict to store).
 
     ``block`` runs from shortly before the cue (the start position) to the target's end."""
-    from ..analysis import reach
+    from stancelab.analysis import reach
 
     m = reach.reach_metrics(block.t_s, block.cop_x_mm, block.cop_y_mm, cue_t_s,
                             tuple(centre_mm), foot, hour, fraction, zone_mm,
@@ -60,7 +60,7 @@ def clock_target(block: Block, foot: FootModel, hour: int, target_mm, centre_mm,
 def clock_overall(reach_results: list, foot: FootModel, fraction: float,
                   target_dicts: list[dict]) -> dict:
     """Edge-reach score of the whole clock: area reached and the weakest direction."""
-    from ..analysis import reach
+    from stancelab.analysis import reach
 
     d = _jsonable(reach.edge_reach_score(reach_results, foot)) if len(reach_results) >= 3 \
         else {}
@@ -74,7 +74,7 @@ def single_leg(lead_in: Block, hold: Block, weight_n: float, foot: FootModel,
                duration_s: float, completed: bool, settings: AnalysisSettings) -> dict:
     """Time held, touchdowns and steady sway over the timed hold; time to stabilisation from
     the step-on (``lead_in`` starts just before it and runs to the end of the hold)."""
-    from ..analysis import single_leg as sl
+    from stancelab.analysis import single_leg as sl
 
     m = sl.single_leg_metrics(hold.t_s, hold.cop_x_mm, hold.cop_y_mm, hold.total_n,
                               weight_n, foot, analysis=settings)
@@ -100,7 +100,7 @@ def quiet(block: Block, settings: AnalysisSettings,
 
     The feet's shares come from the COP relative to the foot marks; the board halves' shares
     from the corner forces are stored too, prefixed ``board_``."""
-    from ..analysis import weight
+    from stancelab.analysis import weight
 
     d = _jsonable(sway_metrics(block.t_s, block.cop_x_mm, block.cop_y_mm, settings))
     d.update(_jsonable(weight.weight_from_cop(block.cop_x_mm, block.cop_y_mm,

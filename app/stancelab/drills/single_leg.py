@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.filters import AnalysisSettings
-from ..geometry import FootModel
-from . import scoring
-from .base import Drill, TrialSpec
-from .events import Score
-from .scoring import DEFAULT_ANALYSIS
-from .settings import SingleLegSettings, StanceSettings, to_dict
+from stancelab.analysis.filters import AnalysisSettings
+from stancelab.drills import scoring
+from stancelab.drills.base import Drill, TrialSpec
+from stancelab.drills.events import Score
+from stancelab.drills.scoring import DEFAULT_ANALYSIS
+from stancelab.drills.settings import SingleLegSettings, StanceSettings, to_dict
+from stancelab.geometry import FootModel
 
 #: Share of body weight below which the athlete is not yet fully on one foot (the step-on).
 STEP_ON_SHARE = 0.85

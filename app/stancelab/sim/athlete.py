@@ -31,7 +31,7 @@ import numpy as np
 import scipy.signal as sg
 from scipy.spatial import ConvexHull
 
-from ..geometry import (
+from stancelab.geometry import (
     SINGLE_LEG_MARK_MM,
     TWO_LEG_MARKS_MM,
     BoardGeometry,

@@ -8,7 +8,7 @@ tests (a drill in milliseconds) and by the GUI's demo mode.
 
 from __future__ import annotations
 
-from ..drills.events import DrillDone, Event, Phase, PhaseChanged, TargetShown, TrialStarted
+from stancelab.drills.events import DrillDone, Event, Phase, PhaseChanged, TargetShown, TrialStarted
 
 
 class Autopilot:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import calibration as cal
-from ..board import protocol
-from ..board.virtual import VirtualBoard
-from ..geometry import BoardGeometry, G
-from .athlete import corner_loads
+from stancelab import calibration as cal
+from stancelab.board import protocol
+from stancelab.geometry import BoardGeometry, G
+from stancelab.sim.athlete import corner_loads
+from stancelab.sim.virtual_board import VirtualBoard
 
 #: The five marks of the calibration template (mm): centre and four points inside the cells.
 CALIBRATION_MARKS_MM = ((0.0, 0.0), (-150.0, 100.0), (150.0, 100.0), (-150.0, -100.0),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..board import protocol
+from stancelab.board import protocol
 
 #: Input-referred noise of the HX711 at gain 128 (datasheet: 50 nV rms at 10 SPS, 90 nV rms at
 #: 80 SPS) is ~22 / ~39 counts at AVDD = 5 V (2^23 counts per 0.5 * 5 V / 128 = 19.5 mV).

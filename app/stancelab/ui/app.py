@@ -12,44 +12,34 @@ import sys
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from ..board.source import Source, SourceError
-from ..storage import StorageError
-from .context import AppContext
-from .main_window import MainWindow
+from stancelab.board.source import Source, SourceError
+from stancelab.station.choice import BoardChoice, choose_board
+from stancelab.storage import StorageError
+from stancelab.ui.context import AppContext
+from stancelab.ui.main_window import MainWindow
 
 SIMULATED_BANNER = "Simulated board — no board connected"
 
 
-def choose_source(args) -> tuple[Source, str | None]:
-    """The source the arguments ask for (not opened) and the banner to show with it."""
-    if getattr(args, "port", None):
-        from ..board.serial_board import SerialBoard
-
-        return SerialBoard(args.port), None
-    port = None
-    if not getattr(args, "simulate", False):
-        from ..board.ports import find_board
-
-        port = find_board()
-    if port:
-        from ..board.serial_board import SerialBoard
-
-        return SerialBoard(port), None
-    from ..board.simulated import SimulatedBoard
-
-    banner = ("Simulated board" if getattr(args, "simulate", False) else SIMULATED_BANNER)
-    return SimulatedBoard(seed=getattr(args, "seed", 0)), banner
+def choose_source(args, realtime: bool = True) -> tuple[Source, str | None]:
+    """The source the arguments ask for (not opened) and the banner to show with it: the same
+    selector as the command line (stancelab.station.choice), every board word honoured."""
+    choice = BoardChoice.from_args(args)
+    chosen = choose_board(choice, realtime=realtime)
+    if chosen.source.kind != "simulated":
+        return chosen.source, None
+    return chosen.source, SIMULATED_BANNER if chosen.fallback else "Simulated board"
 
 
 def build_window(ctx: AppContext) -> MainWindow:
     """The full app on an existing context; tests and the screenshot script use this too."""
-    from .athletes_screen import AthletesScreen
-    from .board_screen import BoardScreen
-    from .compare_screen import CompareScreen
-    from .drill_screen import DrillScreen
-    from .export_screen import ExportScreen
-    from .live_view import LiveView
-    from .results_screen import ResultsScreen
+    from stancelab.ui.screens.athletes import AthletesScreen
+    from stancelab.ui.screens.board import BoardScreen
+    from stancelab.ui.screens.compare import CompareScreen
+    from stancelab.ui.screens.drills import DrillScreen
+    from stancelab.ui.screens.export import ExportScreen
+    from stancelab.ui.screens.live import LiveView
+    from stancelab.ui.screens.results import ResultsScreen
 
     win = MainWindow(ctx.session)
     ctx.window = win
@@ -82,7 +72,7 @@ def start_app(args, ctx: AppContext | None = None) -> tuple[AppContext, MainWind
              f"(trial {rec.trial_id}; see Results)."
              for rec in ctx.storage.recover_interrupted()]
     try:
-        source, banner = choose_source(args)
+        source, banner = choose_source(args, realtime=ctx.realtime)
         ctx.connect_source(source)
         win.set_banner(banner)
     except SourceError as exc:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from ..board.source import Source
-from ..storage import Athlete, Storage
-from .session import LiveSession
+from stancelab.board.source import Source
+from stancelab.storage import Athlete, Storage
+from stancelab.ui.session import LiveSession
 
 DEMO_ATHLETE = "Demo Runner"
 
@@ -71,20 +71,15 @@ class AppContext(QObject):
     # -- board
     def connect_source(self, source: Source) -> None:
         """Open and start ``source`` with its board's latest calibration. Raises SourceError."""
-        from ..calibration import for_board
+        from stancelab.station.calibrations import calibration_for
 
         self.session.attach(source)
-        st = source.state
-        if st.kind == "simulated":
-            from ..sim.factory import ensure_calibrated
-
-            ensure_calibrated(st.board_id)  # first use: calibrated like a builder would
-        self.session.calibration = for_board(st.board_id, st.firmware)
+        self.session.calibration = calibration_for(source.state)
         self._db_session_ids.clear()
         self.source_changed.emit(source)
 
     def connect_simulated(self, **kwargs) -> Source:
-        from ..board.simulated import SimulatedBoard
+        from stancelab.sim.simulated_board import SimulatedBoard
 
         src = SimulatedBoard(realtime=self.realtime, **kwargs)
         self.connect_source(src)
@@ -100,7 +95,7 @@ class AppContext(QObject):
         athlete = self.simulated_athlete
         if athlete is None or not self.demo_autopilot:
             return None
-        from ..sim.autopilot import Autopilot
+        from stancelab.sim.autopilot import Autopilot
 
         lock = getattr(self.session.source, "lock", None)
         return Autopilot(_Locked(athlete, lock) if lock is not None else athlete)

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..board.source import SourceError
-from .session import LiveSession
-from .widgets import ACCENT, BG, FG
+from stancelab.board.source import SourceError
+from stancelab.ui.session import LiveSession
+from stancelab.ui.widgets import ACCENT, BG, FG
 
 STYLE = f"""
 QWidget {{ background: {BG}; color: {FG}; font-size: 15px; }}

@@ -29,8 +29,8 @@ def _pump(app, until, timeout_s: float = 120.0) -> None:
 def make_screenshots(out: Path) -> list[Path]:
     from PySide6.QtWidgets import QApplication
 
-    from .app import SIMULATED_BANNER, build_window
-    from .context import AppContext
+    from stancelab.ui.app import SIMULATED_BANNER, build_window
+    from stancelab.ui.context import AppContext
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     ctx = AppContext()

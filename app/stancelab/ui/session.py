@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from ..board.source import Source, SourceError, SourceState
-from ..calibration import Calibration, default_calibration
-from ..processing import Block, process_for_display
+from stancelab.board.source import Source, SourceError, SourceState
+from stancelab.calibration import Calibration, default_calibration
+from stancelab.processing import Block, process_for_display
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis import sway_metrics
-from ..calibration import cop_from_forces, default_calibration
-from ..storage import Storage, StorageError, Trial
+from stancelab.analysis import sway_metrics
+from stancelab.calibration import cop_from_forces, default_calibration
+from stancelab.storage import Storage, StorageError, Trial
 
 #: Suffix -> unit, longest first, for metric keys named with their unit.
 _UNITS = (("_mm2_s", "mm²/s"), ("_mm_s", "mm/s"), ("_mm2", "mm²"), ("_mm", "mm"), ("_pct", "%"),

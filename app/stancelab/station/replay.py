@@ -13,8 +13,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..csvio import CsvFormatError, RawCsv, read_raw_csv
-from .source import Sample, Source, SourceError, now_s
+from stancelab.board.source import Sample, Source, SourceError, now_s
+from stancelab.csvio import CsvFormatError, RawCsv, read_raw_csv
 
 _MAX_GAP_S = 1.0  # pauses between trials are shortened to this in real-time replay
 

@@ -18,8 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sim.hx711 import NOISE_COUNTS_RMS_80SPS, NOMINAL_COUNTS_PER_N, ChannelFault, HX711Bank
-from . import protocol
+from stancelab.board import protocol
+from stancelab.sim.hx711 import (
+    NOISE_COUNTS_RMS_80SPS,
+    NOMINAL_COUNTS_PER_N,
+    ChannelFault,
+    HX711Bank,
+)
 
 DEFAULT_BOARD_ID = 0x51AB0001
 #: Per-cell sensitivity: nominal 2189.9 counts/N with the +-1 % spread of real 200 kg cells.

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import calibration as cal
-from ..board.source import SourceError
-from ..geometry import CHANNEL_NAMES, CHANNEL_SHORT
-from .session import LiveFrame
-from .widgets import ACCENT, BG, OK, WARN, big_label
+from stancelab import calibration as cal
+from stancelab.board.source import SourceError
+from stancelab.geometry import CHANNEL_NAMES, CHANNEL_SHORT
+from stancelab.ui.session import LiveFrame
+from stancelab.ui.widgets import ACCENT, BG, OK, WARN, big_label
 
 #: Where the known mass goes during gain calibration: the centre and four marks near the cells.
 CAL_MARKS_MM = ((0.0, 0.0), (-150.0, 100.0), (150.0, 100.0), (-150.0, -100.0), (150.0, -100.0))
@@ -151,7 +151,7 @@ class BoardScreen(QWidget):
             self.refresh_ports(probe=False)
 
     def refresh_ports(self, probe: bool = True) -> None:
-        from ..board.ports import list_ports
+        from stancelab.board.ports import list_ports
 
         self.ports.clear()
         self.ports.addItem("Simulated board", None)
@@ -175,7 +175,7 @@ class BoardScreen(QWidget):
                 self.ctx.connect_simulated()
                 self.connect_message.setText("Connected to the simulated board.")
             else:
-                from ..board.serial_board import SerialBoard
+                from stancelab.board.serial_board import SerialBoard
 
                 self.ctx.connect_source(SerialBoard(device))
                 self.connect_message.setText(f"Connected to {device}.")

@@ -5,11 +5,16 @@ from __future__ import annotations
 import sys
 import time
 
+from stancelab.cli.errors import UserError
+from stancelab.cli.sources import add_source_args, open_source
+from stancelab.cli.store import open_store
+from stancelab.station.calibrations import calibration_for
+
 #: An unplugged board that is back within this many seconds continues the same recording.
 RECONNECT_WAIT_S = 10.0
 
 
-def register(sub, add_source_args) -> None:
+def register(sub) -> None:
     sp = sub.add_parser("record", help="record raw samples into the database (and a CSV)")
     add_source_args(sp, replay=True)
     sp.add_argument("--seconds", type=float, default=30.0, help="how long to record (30)")
@@ -47,23 +52,8 @@ def register(sub, add_source_args) -> None:
     sp.set_defaults(func=cmd_import)
 
 
-def _user_error(msg):
-    from .cli import UserError
-
-    return UserError(msg)
 
 
-def _open_store():
-    from .storage import Storage, StorageError
-
-    try:
-        store = Storage()
-    except StorageError as e:
-        raise _user_error(str(e)) from None
-    for rec in store.recover_interrupted():
-        print(f"Recovered an interrupted recording: trial {rec.trial_id} of session "
-              f"{rec.session_id}, {rec.samples} samples kept.", file=sys.stderr)
-    return store
 
 
 class Progress:
@@ -96,24 +86,22 @@ class Progress:
 
 
 def cmd_record(args) -> int:
-    from . import calibration as cal
-    from .cli import open_source
-    from .storage import StorageError
+    from stancelab.storage import StorageError
 
     if args.seconds <= 0:
-        raise _user_error("--seconds must be more than 0")
-    store = _open_store()
+        raise UserError("--seconds must be more than 0")
+    store = open_store()
     athlete = store.get_or_add_athlete(args.athlete)
     realtime = not args.fast
     if args.fast and args.port:
-        raise _user_error("--fast works with --simulate or --replay, not with a real board")
+        raise UserError("--fast works with --simulate or --replay, not with a real board")
     src = open_source(args, realtime=realtime)
     status, reason, n, lost = "completed", None, 0, 0
     gaps: list[list[float]] = []    # device time [last sample before, first sample after]
     db_error = None
     try:
         st = src.state
-        calib = cal.for_board(st.board_id, st.firmware)
+        calib = calibration_for(st)
         session = store.start_session(athlete_id=athlete.id, source_kind=st.kind,
                                       board_id=st.board_id, firmware=st.firmware,
                                       calibration=calib)
@@ -205,10 +193,10 @@ def cmd_record(args) -> int:
         src.close()
     if db_error is not None:
         if "full" in str(db_error):
-            raise _user_error(
+            raise UserError(
                 f"the disk is full; recording stopped. The {kept} samples written before are "
                 f"kept in {store.path}. Free some disk space and record again.")
-        raise _user_error(f"{db_error} The {kept} samples written before are kept.")
+        raise UserError(f"{db_error} The {kept} samples written before are kept.")
     print(f"{status}: {n} samples in trial {trial.id} ({lost} lost frames), database "
           f"{store.path}" + (f"; {reason}" if reason else ""), file=sys.stderr)
     if args.out:
@@ -218,12 +206,12 @@ def cmd_record(args) -> int:
 
 
 def cmd_sessions(args) -> int:
-    store = _open_store()
+    store = open_store()
     athlete_id = None
     if args.athlete:
         a = store.find_athlete(args.athlete)
         if a is None:
-            raise _user_error(f"no athlete named {args.athlete!r}; see `stancelab sessions`")
+            raise UserError(f"no athlete named {args.athlete!r}; see `stancelab sessions`")
         athlete_id = a.id
     names = {a.id: a.name for a in store.athletes()}
     sessions = store.sessions(athlete_id)
@@ -245,14 +233,14 @@ def _include_fields(spec: str) -> list[str]:
     allowed = {"name", "foot_length_mm", "shoe_size", "dominant_leg", "injured_side", "notes"}
     bad = [f for f in fields if f not in allowed]
     if bad:
-        raise _user_error(f"unknown athlete field(s) {', '.join(bad)}; choose from "
+        raise UserError(f"unknown athlete field(s) {', '.join(bad)}; choose from "
                           f"{', '.join(sorted(allowed))}")
     return fields
 
 
 def _export(store, session_id: int, out: str, include: list[str], trial_ids=None,
             summary: str | None = None) -> None:
-    from . import csvio
+    from stancelab import csvio
 
     prog = Progress(1.0, unit="")
     try:
@@ -261,15 +249,15 @@ def _export(store, session_id: int, out: str, include: list[str], trial_ids=None
                              progress=lambda done, total: prog.update(
                                  done / total if total else 1.0, f"{done} rows"))
     except csvio.CsvFormatError as e:
-        raise _user_error(str(e)) from None
+        raise UserError(str(e)) from None
     finally:
         prog.finish()
 
 
 def cmd_export(args) -> int:
-    from .storage import StorageError
+    from stancelab.storage import StorageError
 
-    store = _open_store()
+    store = open_store()
     include = _include_fields(args.include)
     try:
         if args.trial is not None:
@@ -279,9 +267,9 @@ def cmd_export(args) -> int:
             session_id = store.session(args.session).id
             trial_ids = [t.id for t in store.trials(session_id)]
     except StorageError as e:
-        raise _user_error(f"{e} See `stancelab sessions` for what exists.") from None
+        raise UserError(f"{e} See `stancelab sessions` for what exists.") from None
     if not trial_ids:
-        raise _user_error(f"session {session_id} has no trials to export")
+        raise UserError(f"session {session_id} has no trials to export")
     _export(store, session_id, args.out, include, trial_ids, args.summary)
     print(f"session {session_id}, {len(trial_ids)} trial(s) -> {args.out}"
           + (f", summary -> {args.summary}" if args.summary else ""))
@@ -289,18 +277,18 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from . import csvio
+    from stancelab import csvio
 
-    store = _open_store()
+    store = open_store()
     athlete_id = store.get_or_add_athlete(args.athlete).id if args.athlete else None
     try:
         session_id = csvio.import_raw_csv(store, args.file, athlete_id=athlete_id)
     except csvio.CsvFormatError as e:
-        raise _user_error(str(e)) from None
+        raise UserError(str(e)) from None
     except FileNotFoundError:
-        raise _user_error(f"no file {args.file!r}; check the path") from None
+        raise UserError(f"no file {args.file!r}; check the path") from None
     except IsADirectoryError:
-        raise _user_error(f"{args.file!r} is a folder; give a CSV file") from None
+        raise UserError(f"{args.file!r} is a folder; give a CSV file") from None
     trials = store.trials(session_id)
     n = sum(store.sample_count(t.id) for t in trials)
     print(f"Imported {args.file} as session {session_id}: {len(trials)} trial(s), {n} samples")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .events import (
+from stancelab.drills.events import (
     Aborted,
     DrillDone,
     DrillWarning,

@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..analysis import better_side, compare_sides, trend
-from ..geometry import FootModel
-from . import trialdata as td
-from .widgets import BG, OK, WARN, ReloadsWhenShown, big_label
+from stancelab.analysis import better_side, compare_sides, trend
+from stancelab.geometry import FootModel
+from stancelab.ui import trialdata as td
+from stancelab.ui.widgets import BG, OK, WARN, ReloadsWhenShown, big_label
 
 KINDS = (("clock", "Clock balance"), ("single-leg", "Single-leg stands"))
 LEFT_COLOUR, RIGHT_COLOUR = "#4cc9f0", "#f72585"

@@ -23,15 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..drills import events as ev
-from ..drills.clock import ClockBalance
-from ..drills.quiet import QuietStance
-from ..drills.runner import DrillRunner
-from ..drills.settings import for_athlete
-from ..drills.single_leg import SingleLegStand
-from ..geometry import TWO_LEG_MARKS_MM, FootModel
-from .audio import AudioCues
-from .widgets import ACCENT, FG, OK, WARN, BoardCanvas, ProgressRing, big_label
+from stancelab.drills import events as ev
+from stancelab.drills.clock import ClockBalance
+from stancelab.drills.quiet import QuietStance
+from stancelab.drills.runner import DrillRunner
+from stancelab.drills.settings import for_athlete
+from stancelab.drills.single_leg import SingleLegStand
+from stancelab.geometry import TWO_LEG_MARKS_MM, FootModel
+from stancelab.ui.audio import AudioCues
+from stancelab.ui.widgets import ACCENT, FG, OK, WARN, BoardCanvas, ProgressRing, big_label
 
 #: (key, title) of the drills offered, in list order.
 DRILLS = (

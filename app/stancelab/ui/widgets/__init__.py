@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..geometry import CHANNEL_SHORT, BoardGeometry, FootModel
+from stancelab.geometry import CHANNEL_SHORT, BoardGeometry, FootModel
 
 BG = "#101418"
 FG = "#f2f2f2"

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..geometry import FootModel
-from . import trialdata as td
-from .widgets import ACCENT, BG, OK, WARN, ReloadsWhenShown, big_label
+from stancelab.geometry import FootModel
+from stancelab.ui import trialdata as td
+from stancelab.ui.widgets import ACCENT, BG, OK, WARN, ReloadsWhenShown, big_label
 
 
 def _plot(title: str) -> pg.PlotWidget:

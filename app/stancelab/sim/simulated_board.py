@@ -1,6 +1,6 @@
 """The simulated board: a virtual athlete on a virtual board, read through the real decoder.
 
-Bytes from :class:`~stancelab.board.virtual.VirtualBoard` go through a
+Bytes from :class:`~stancelab.sim.virtual_board.VirtualBoard` go through a
 :class:`~stancelab.board.protocol.Decoder` and a :class:`~stancelab.board.source.SampleAssembler`
 exactly as a serial board's bytes do, so the app, the recorder and the tests exercise the same
 path as with hardware.
@@ -23,10 +23,10 @@ from __future__ import annotations
 import threading
 import time
 
-from ..sim.athlete import VirtualAthlete
-from . import protocol
-from .source import Sample, SampleAssembler, Source, SourceError
-from .virtual import VirtualBoard
+from stancelab.board import protocol
+from stancelab.board.source import Sample, SampleAssembler, Source, SourceError
+from stancelab.sim.athlete import VirtualAthlete
+from stancelab.sim.virtual_board import VirtualBoard
 
 TICK_S = 0.02
 

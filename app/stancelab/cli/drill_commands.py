@@ -11,20 +11,21 @@ import sys
 import time
 from pathlib import Path
 
-from . import settings as drill_settings
+from stancelab.cli.errors import UserError
+from stancelab.cli.sources import add_source_args, open_source
+from stancelab.cli.store import open_store
+from stancelab.drills import settings as drill_settings
+from stancelab.station.calibrations import calibration_for
+from stancelab.station.choice import BoardChoice
 
 DRILLS = ("clock", "single-leg", "quiet")
 LEGGED = ("clock", "single-leg")
 
 
-def _user_error(msg: str):
-    from ..cli import UserError
-
-    return UserError(msg)
 
 
 # ------------------------------------------------------------------ argparse
-def register(sub, add_source_args) -> None:
+def register(sub) -> None:
     sp = sub.add_parser("run-drill", help="run a drill with spoken-style cues in the terminal")
     sp.add_argument("drill", choices=DRILLS, help="clock balance, single-leg stands or quiet "
                     "two-leg stance")
@@ -71,19 +72,10 @@ def register(sub, add_source_args) -> None:
 
 
 # ------------------------------------------------------------------ run-drill
-def _open_store():
-    from ..storage import Storage, StorageError
-
-    try:
-        return Storage()
-    except StorageError as e:
-        raise _user_error(str(e)) from None
-
-
 def build_drill(kind: str, s, foot_length_mm: float | None = None):
-    from .clock import ClockBalance
-    from .quiet import QuietStance
-    from .single_leg import SingleLegStand
+    from stancelab.drills.clock import ClockBalance
+    from stancelab.drills.quiet import QuietStance
+    from stancelab.drills.single_leg import SingleLegStand
 
     if kind == "clock":
         return ClockBalance.from_settings(s)
@@ -98,7 +90,7 @@ def _overrides(kind: str, args) -> dict:
         try:
             order = [int(h) for h in order.replace(" ", "").split(",") if h]
         except ValueError:
-            raise _user_error("--order takes 'clockwise', 'counterclockwise' or hours like "
+            raise UserError("--order takes 'clockwise', 'counterclockwise' or hours like "
                               "12,3,6,9") from None
     if kind == "clock":
         return {"leg": args.leg, "target_fraction": args.fraction, "order": order,
@@ -109,28 +101,15 @@ def _overrides(kind: str, args) -> dict:
     return {"eyes": args.eyes, "duration_s": args.duration}
 
 
-def simulator_calibration(src):
-    """The calibration a perfect tare and gain fit gives on the simulated board."""
-    from ..calibration import Calibration
-
-    hx = src.board.hx711
-    return Calibration(board_id=src.state.board_id, firmware=src.state.firmware,
-                       offsets_counts=tuple(float(v) for v in hx.offsets_counts),
-                       gains_n_per_count=tuple(float(1.0 / v) for v in hx.counts_per_n),
-                       method="simulator")
-
-
 def run_drill_command(args) -> int:
-    from .. import calibration as cal
-    from ..cli import open_source, simulated_athlete
-    from ..sim.autopilot import Autopilot
-    from .cli_render import TextRenderer, summary_lines
-    from .runner import DrillRunner
+    from stancelab.cli.render import TextRenderer, summary_lines
+    from stancelab.drills.runner import DrillRunner
+    from stancelab.sim.autopilot import Autopilot
 
     kind = args.drill
     if args.fast and args.port:
-        raise _user_error("--fast works with --simulate only, not with a real board")
-    store = _open_store()
+        raise UserError("--fast works with --simulate only, not with a real board")
+    store = open_store()
     try:
         athlete = store.get_or_add_athlete(args.athlete)
         a_settings = dict(athlete.settings)
@@ -143,7 +122,7 @@ def run_drill_command(args) -> int:
             s = drill_settings.for_athlete(kind, a_settings, **_overrides(kind, args))
             drill = build_drill(kind, s, foot_mm)
         except ValueError as e:
-            raise _user_error(str(e)) from None
+            raise UserError(str(e)) from None
         if args.save_settings or args.mass or args.foot_length:
             if args.save_settings:
                 a_settings = drill_settings.store_for_athlete(kind, s, a_settings)
@@ -153,18 +132,16 @@ def run_drill_command(args) -> int:
             store.update_athlete(athlete.id, **fields)
 
         mass = a_settings.get("body_mass_kg") or 70.0
-        sim = None if args.port else simulated_athlete(
-            args, stance="off", foot_length_mm=float(foot_mm or 265.0), mass_kg=float(mass))
+        sim = None if args.port else BoardChoice.from_args(args).simulated_athlete(
+            stance="off", foot_length_mm=float(foot_mm or 265.0), mass_kg=float(mass))
         src = open_source(args, realtime=not args.fast, athlete=sim)
         runner = None
         try:
             st = src.state
             pilot = None
-            calib = cal.load_latest(st.board_id)
+            calib = calibration_for(st)
             if st.kind == "simulated":
                 pilot = Autopilot(src)
-                calib = calib or simulator_calibration(src)
-            calib = calib or cal.default_calibration(st.board_id, st.firmware)
             out = sys.stderr if args.json else sys.stdout
             print(f"{kind} drill for {athlete.name} on the {st.description}"
                   + (" (the simulated athlete follows the cues)" if pilot else ""), file=out)
@@ -216,7 +193,7 @@ def _json_default(value):
 
 # ------------------------------------------------------------------ analyze
 def _analysis_settings(name: str):
-    from ..analysis import NO_FILTER, AnalysisSettings
+    from stancelab.analysis import NO_FILTER, AnalysisSettings
 
     return NO_FILTER if name == "none" else AnalysisSettings()
 
@@ -234,8 +211,8 @@ def _defined_span(t, x, y):
 def analyze_file(path, filter_name: str = "default") -> list[dict]:
     """Sway metrics of each trial of a raw CSV (its ACTIVE part when phases were recorded),
     or of a plain t, x, y trace in s and mm."""
-    from .. import csvio
-    from ..analysis import sway_metrics
+    from stancelab import csvio
+    from stancelab.analysis import sway_metrics
 
     settings = _analysis_settings(filter_name)
     path = Path(path)
@@ -243,7 +220,7 @@ def analyze_file(path, filter_name: str = "default") -> list[dict]:
         with path.open("rb") as f:
             head = f.read(4096)
     except OSError as e:
-        raise _user_error(f"cannot read {path}: {e.strerror or e}") from None
+        raise UserError(f"cannot read {path}: {e.strerror or e}") from None
     parts = []
     try:
         if csvio.FORMAT_NAME.encode() in head:
@@ -262,7 +239,7 @@ def analyze_file(path, filter_name: str = "default") -> list[dict]:
             t, x, y = csvio.load_xy_csv(path)
             parts.append((1, "whole file", t, x, y))
     except csvio.CsvFormatError as e:
-        raise _user_error(str(e)) from None
+        raise UserError(str(e)) from None
     out = []
     for number, used, t, x, y in parts:
         span = _defined_span(t, x, y)
@@ -352,7 +329,7 @@ def _usable(trial) -> bool:
 def compare_athlete(store, athlete_id: int, flag_pct: float = 10.0) -> dict:
     """Left versus right per drill from the athlete's latest session with each leg, and the
     trend from the first such session (baseline) to the latest."""
-    from ..analysis.compare import METRIC_DIRECTION, compare_sides, trend
+    from stancelab.analysis.compare import METRIC_DIRECTION, compare_sides, trend
 
     by_leg: dict[tuple[str, str], list[list]] = {}
     for session in store.sessions(athlete_id):
@@ -388,11 +365,11 @@ def compare_athlete(store, athlete_id: int, flag_pct: float = 10.0) -> dict:
 
 
 def compare_command(args) -> int:
-    store = _open_store()
+    store = open_store()
     try:
         athlete = store.find_athlete(args.athlete)
         if athlete is None:
-            raise _user_error(f"no athlete named {args.athlete!r}; see `stancelab sessions`")
+            raise UserError(f"no athlete named {args.athlete!r}; see `stancelab sessions`")
         report = compare_athlete(store, athlete.id, args.flag)
     finally:
         store.close()

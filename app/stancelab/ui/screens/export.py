@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import csvio, paths
-from ..storage import StorageError
-from . import trialdata as td
+from stancelab import csvio, paths
+from stancelab.storage import StorageError
+from stancelab.ui import trialdata as td
 
 
 class ExportScreen(QWidget):
@@ -172,7 +172,7 @@ class ExportScreen(QWidget):
 
 def write_report(path: Path, ctx, plots: dict) -> Path:
     """A4 report: athlete, left/right comparison tables per drill, trends, the plots."""
-    from .compare_screen import KINDS, CompareScreen
+    from stancelab.ui.screens.compare import KINDS, CompareScreen
 
     writer = QPdfWriter(str(path))
     writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))

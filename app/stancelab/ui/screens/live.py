@@ -6,9 +6,9 @@ import math
 
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..geometry import SINGLE_LEG_MARK_MM, TWO_LEG_MARKS_MM, FootModel, G
-from .session import LiveFrame, LiveSession
-from .widgets import BG, FG, BoardCanvas, LoadStrip, big_label
+from stancelab.geometry import SINGLE_LEG_MARK_MM, TWO_LEG_MARKS_MM, FootModel, G
+from stancelab.ui.session import LiveFrame, LiveSession
+from stancelab.ui.widgets import BG, FG, BoardCanvas, LoadStrip, big_label
 
 #: The load strip repaints at most this often: it is context, not feedback.
 STRIP_HZ = 5.0

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..geometry import foot_length_from_eu_size
-from ..storage import StorageError
+from stancelab.geometry import foot_length_from_eu_size
+from stancelab.storage import StorageError
 
 SIDES = ("—", "left", "right")
 

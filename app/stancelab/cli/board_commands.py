@@ -1,4 +1,4 @@
-"""`stancelab calibrate`: tare, a known mass at the printed marks, verification, saved per board.
+"""`stancelab ports | calibrate`: finding the board; tare, a known mass at the printed marks, verification, saved per board.
 
 The builder follows prompts in the terminal (Enter to go on, q to quit). With --simulate the
 virtual board is calibrated by the same steps, its virtual mass put on each mark when Enter is
@@ -12,15 +12,21 @@ import time
 
 import numpy as np
 
-from . import calibration as cal
-from .geometry import CHANNEL_NAMES
+from stancelab import calibration as cal
+from stancelab.cli.errors import UserError
+from stancelab.cli.sources import add_source_args, open_source
+from stancelab.geometry import CHANNEL_NAMES
 
 TARE_S = 3.0
 HOLD_S = 2.0
 SETTLE_S = 0.5
 
 
-def register(sub, add_source_args) -> None:
+def register(sub) -> None:
+    sp = sub.add_parser("ports", help="list serial ports and mark StanceLab boards")
+    sp.add_argument("--no-probe", action="store_true", help="do not send identify to each port")
+    sp.set_defaults(func=cmd_ports)
+
     sp = sub.add_parser("calibrate", help="calibrate the board: tare, known mass, verification")
     add_source_args(sp)
     sp.add_argument("--mass", type=float, default=20.0, metavar="KG",
@@ -33,7 +39,7 @@ def register(sub, add_source_args) -> None:
 
 
 def _marks():
-    from .sim.factory import CALIBRATION_MARKS_MM
+    from stancelab.sim.factory import CALIBRATION_MARKS_MM
 
     return CALIBRATION_MARKS_MM
 
@@ -83,12 +89,11 @@ class _Steps:
 
 def _open(args):
     """The board to calibrate; for --simulate a virtual board whose load we control."""
-    from .cli import open_source
 
     if not args.simulate:
         return open_source(args, realtime=True), None
-    from .board.simulated import SimulatedBoard
-    from .board.virtual import VirtualBoard
+    from stancelab.sim.simulated_board import SimulatedBoard
+    from stancelab.sim.virtual_board import VirtualBoard
 
     mass = _VirtualMass()
     src = SimulatedBoard(board=VirtualBoard(mass.load_fn, seed=args.seed), realtime=False,
@@ -105,7 +110,7 @@ class _VirtualMass:
         self.loads = np.zeros(4)
 
     def place(self, mass_kg: float, x_mm: float, y_mm: float) -> None:
-        from .sim.factory import point_load
+        from stancelab.sim.factory import point_load
 
         self.loads = point_load(self.geom, mass_kg, x_mm, y_mm) if mass_kg else np.zeros(4)
 
@@ -114,8 +119,6 @@ class _VirtualMass:
 
 
 def cmd_calibrate(args) -> int:
-    from .cli import UserError
-
     if not 1.0 <= args.mass <= 200.0:
         raise UserError("--mass must be the known mass in kg, between 1 and 200")
     src, rig = _open(args)
@@ -172,4 +175,27 @@ def cmd_calibrate(args) -> int:
         src.close()
     path = cal.save(new)
     print(f"Saved calibration {new.id} ({new.method}) for board {st.board_id:08x}: {path}")
+    return 0
+
+
+def cmd_ports(args) -> int:
+    from stancelab.board.ports import list_ports
+
+    ports = list_ports(probe=not args.no_probe)
+    if not ports:
+        print("No serial ports found. Plug the board in (USB) or use --simulate.")
+        return 0
+    for info in ports:
+        mark = "  "
+        extra = ""
+        if info.identity is not None:
+            mark = "* "
+            ident = info.identity
+            extra = (f"  StanceLab board {ident.board_id:08x}, firmware {ident.firmware_version},"
+                     f" {ident.rate_sps} samples/s")
+        elif getattr(info, "error", None):
+            # The probe's own message explains a failed open; a silent port is just not a board.
+            extra = ("  (no StanceLab board answered)" if "No answer" in info.error
+                     else f"  ({info.error})")
+        print(f"{mark}{info.device}  {info.description}{extra}")
     return 0
