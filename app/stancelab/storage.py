@@ -485,6 +485,17 @@ class Storage:
                              calibration.created, calibration.firmware))
         return calibration.id
 
+    def latest_calibration(self, board_id: int | None):
+        """The newest calibration saved for this board (None: the board has none)."""
+        from stancelab.calibration import Calibration
+        if board_id is None:
+            row = self._q("SELECT data FROM calibrations WHERE board_id IS NULL "
+                          "ORDER BY created DESC, rowid DESC LIMIT 1").fetchone()
+        else:
+            row = self._q("SELECT data FROM calibrations WHERE board_id = ? "
+                          "ORDER BY created DESC, rowid DESC LIMIT 1", (board_id,)).fetchone()
+        return None if row is None else Calibration.from_dict(json.loads(row[0]))
+
     def calibration(self, calibration_id: str):
         from stancelab.calibration import Calibration
         row = self._q("SELECT data FROM calibrations WHERE id = ?", (calibration_id,)).fetchone()
