@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from stancelab.board.source import Source
 from stancelab.storage import Athlete, Storage
 from stancelab.ui.session import LiveSession
+from stancelab.ui.worker import Worker
 
 DEMO_ATHLETE = "Demo Runner"
 
@@ -26,6 +27,8 @@ class AppContext(QObject):
         super().__init__(parent)
         self.storage = storage or Storage()
         self.session = session or LiveSession(parent=self)
+        #: Runs slow work (probing, handshakes, exports, loading trials) off the UI thread.
+        self.worker = Worker(self)
         self.athlete: Athlete | None = None
         self.window = None
         self.realtime = True     # False in tests: the simulated board runs as fast as pumped
@@ -105,6 +108,7 @@ class AppContext(QObject):
             self.window.set_banner(text)
 
     def close(self) -> None:
+        self.worker.close()
         self.session.detach()
         self.storage.close()
 
