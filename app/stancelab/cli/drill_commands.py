@@ -301,8 +301,8 @@ def trial_values(trial) -> dict:
     values = _numbers(trial.metrics)
     if trial.drill == "clock":
         per_target = [_numbers(t) for t in trial.metrics.get("targets", [])]
-        keys = {k for t in per_target for k in t}
-        for k in keys:
+        # First appearance order, not a set: the output must not change from run to run.
+        for k in dict.fromkeys(k for t in per_target for k in t):
             vs = [t[k] for t in per_target if k in t]
             if vs:
                 values[k] = sum(vs) / len(vs)
