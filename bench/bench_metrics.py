@@ -22,6 +22,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "app"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))  # the oracle
 
 from reference_impl import reference_sway
 from stancelab.analysis import NO_FILTER, AnalysisSettings, prepare, sway_metrics
