@@ -143,12 +143,14 @@ def test_migration_applies_in_order_and_keeps_data(tmp_path):
     path = tmp_path / "db.sqlite3"
     with Storage(path) as store:
         store.add_athlete("Bo")
-    v2 = MIGRATIONS + [(2, "athlete height", ["ALTER TABLE athletes ADD COLUMN height_cm DOUBLE PRECISION"])]
-    with Storage(path, migrations=v2) as store:
-        assert store.schema_version == 2
+    newest = MIGRATIONS[-1][0]
+    later = MIGRATIONS + [(newest + 1, "athlete height",
+                           ["ALTER TABLE athletes ADD COLUMN height_cm DOUBLE PRECISION"])]
+    with Storage(path, migrations=later) as store:
+        assert store.schema_version == newest + 1
         assert store._q("SELECT name, height_cm FROM athletes").fetchall() == [("Bo", None)]
     with pytest.raises(StorageError, match="newer"):
-        Storage(path)  # this build only knows version 1
+        Storage(path)  # this build only knows up to `newest`
 
 
 def test_corrupted_file_names_the_file(tmp_path):

@@ -165,9 +165,46 @@ _V1 = [
         PRIMARY KEY (trial_id, idx))""",
 ]
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (1, "athletes, calibrations, sessions, trials, samples", _V1),
+
+
+def _fill_trial_metrics(store: Storage) -> None:
+    """Version 2, existing rows: the summary metrics of every trial from its metrics JSON."""
+    for tid, text in store._q("SELECT id, metrics FROM trials").fetchall():
+        store._write_many(_METRIC_INSERT, [(tid, k, v) for k, v in
+                                           headline_values(json.loads(text)).items()])
+
+
+_V2 = [
+    "ALTER TABLE trials ADD COLUMN sample_count BIGINT",
+    ("UPDATE trials SET sample_count = (SELECT COUNT(*) FROM samples "
+     "WHERE samples.trial_id = trials.id)"),
+    """CREATE TABLE trial_metrics (
+        trial_id BIGINT NOT NULL REFERENCES trials (id),
+        key TEXT NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (trial_id, key))""",
+    _fill_trial_metrics,
 ]
+
+#: (version, description, steps); a step is SQL text or a function of the Storage (data moves).
+MIGRATIONS: list[tuple[int, str, list]] = [
+    (1, "athletes, calibrations, sessions, trials, samples", _V1),
+    (2, "trial sample counts and summary metrics", _V2),
+]
+
+_METRIC_INSERT = "INSERT INTO trial_metrics (trial_id, key, value) VALUES (?, ?, ?)"
+
+
+def headline_values(metrics: dict) -> dict[str, float]:
+    """The numbers summaries list without decoding a trial's metrics JSON: every numeric
+    top-level metric (not booleans), and for a clock trial each hour's maximal excursion as
+    ``"<hour> o'clock max_excursion_pct"`` (the keys the result and compare screens show)."""
+    out = {k: float(v) for k, v in metrics.items()
+           if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for t in metrics.get("targets", None) or []:
+        if isinstance(t, dict) and isinstance(t.get("max_excursion_pct"), (int, float)):
+            out[f"{t.get('hour')} o'clock max_excursion_pct"] = float(t["max_excursion_pct"])
+    return out
 
 # --------------------------------------------------------------------------------------------
 # Plain records handed to callers.
@@ -268,6 +305,38 @@ def _text_column(value, n: int) -> np.ndarray:
             raise ValueError(f"expected {n} phase/target values, got {len(values)}")
         out[:] = [v or None for v in values]
     return out
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """A trial as lists show it, read without its settings and metrics JSON."""
+
+    id: int
+    session_id: int
+    session_started: str
+    athlete_id: int | None
+    drill: str
+    leg: str | None
+    condition: str | None
+    status: str
+    reason: str | None
+    started: str
+    ended: str | None
+    sample_count: int
+    headline: dict[str, float]     # see headline_values
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    athlete_id: int | None
+    athlete_name: str | None
+    started: str
+    board_id: int | None
+    source_kind: str
+    trial_count: int
+    sample_count: int
+    drills: tuple[str, ...]        # distinct drill kinds, in the order first recorded
 
 
 @dataclass(frozen=True)
@@ -396,8 +465,11 @@ class Storage:
                     # we waited for the write lock: read the version again under the lock.
                     if self.schema_version >= version:
                         continue
-                    for sql in statements:
-                        self._q(sql.format(id=_DIALECT.id_column))
+                    for step in statements:
+                        if callable(step):
+                            step(self)
+                        else:
+                            self._q(step.format(id=_DIALECT.id_column))
                     self._q("INSERT INTO schema_version (version, description, applied) "
                             "VALUES (?, ?, ?)", (version, description, now_iso()))
 
@@ -545,7 +617,7 @@ class Storage:
         _check_status(status)
         tid = self._insert(
             "INSERT INTO trials (session_id, drill, leg, condition, settings, status, started, "
-            "metrics, heartbeat_unix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "metrics, heartbeat_unix, sample_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             (session_id, drill, leg, condition, json.dumps(settings or {}, sort_keys=True),
              status, started or now_iso(), "{}", time.time()))
         return self.trial(tid)
@@ -566,6 +638,55 @@ class Storage:
             f"SELECT {self._TRIAL_COLS} FROM trials WHERE session_id = ? ORDER BY id",
             (session_id,)).fetchall()]
 
+    def trials_for_athlete(self, athlete_id: int) -> list[Trial]:
+        """Every trial of the athlete's sessions in one query, by session start then id."""
+        cols = ", ".join(f"t.{c.strip()}" for c in self._TRIAL_COLS.split(","))
+        return [self._trial_row(r) for r in self._q(
+            f"SELECT {cols} FROM trials t JOIN sessions s ON s.id = t.session_id "
+            "WHERE s.athlete_id = ? ORDER BY s.started, t.id", (athlete_id,)).fetchall()]
+
+    def trial_summaries(self, athlete_id: int | None = None) -> list[TrialSummary]:
+        """All trials (or one athlete's) with their headline numbers, in one query, by
+        session start then trial id. Reads neither settings nor metrics JSON."""
+        where, params = ("WHERE s.athlete_id = ? ", (athlete_id,)) if athlete_id is not None \
+            else ("", ())
+        rows = self._q(
+            "SELECT t.id, t.session_id, s.started, s.athlete_id, t.drill, t.leg, t.condition, "
+            "t.status, t.reason, t.started, t.ended, COALESCE(t.sample_count, "
+            "(SELECT COUNT(*) FROM samples x WHERE x.trial_id = t.id)), m.key, m.value "
+            "FROM trials t JOIN sessions s ON s.id = t.session_id "
+            "LEFT JOIN trial_metrics m ON m.trial_id = t.id "
+            f"{where}ORDER BY s.started, t.id", params).fetchall()
+        out: list[TrialSummary] = []
+        for r in rows:
+            if not out or out[-1].id != r[0]:
+                out.append(TrialSummary(*r[:11], int(r[11]), {}))
+            if r[12] is not None:
+                out[-1].headline[r[12]] = r[13]
+        return out
+
+    def session_summaries(self, athlete_id: int | None = None) -> list[SessionSummary]:
+        """All sessions (or one athlete's) with trial and sample counts and the drills done,
+        by session id; two queries however many sessions."""
+        where, params = ("WHERE s.athlete_id = ? ", (athlete_id,)) if athlete_id is not None \
+            else ("", ())
+        drills: dict[int, list[str]] = {}
+        for sid, drill, _first in self._q(
+                "SELECT t.session_id, t.drill, MIN(t.id) FROM trials t "
+                f"JOIN sessions s ON s.id = t.session_id {where}"
+                "GROUP BY t.session_id, t.drill ORDER BY t.session_id, MIN(t.id)",
+                params).fetchall():
+            drills.setdefault(sid, []).append(drill)
+        rows = self._q(
+            "SELECT s.id, s.athlete_id, a.name, s.started, s.board_id, s.source_kind, "
+            "COUNT(t.id), COALESCE(SUM(t.sample_count), 0) FROM sessions s "
+            "LEFT JOIN athletes a ON a.id = s.athlete_id "
+            f"LEFT JOIN trials t ON t.session_id = s.id {where}"
+            "GROUP BY s.id, s.athlete_id, a.name, s.started, s.board_id, s.source_kind "
+            "ORDER BY s.id", params).fetchall()
+        return [SessionSummary(*r[:6], int(r[6]), int(r[7]), tuple(drills.get(r[0], ())))
+                for r in rows]
+
     def update_metrics(self, trial_id: int, metrics: dict) -> None:
         """Merge result metrics into the trial as they come (each call commits)."""
         with self.transaction():
@@ -575,14 +696,18 @@ class Storage:
             merged = {**json.loads(row[0]), **metrics}
             self._q("UPDATE trials SET metrics = ? WHERE id = ?",
                     (json.dumps(merged, sort_keys=True), trial_id))
+            self._q("DELETE FROM trial_metrics WHERE trial_id = ?", (trial_id,))
+            self._write_many(_METRIC_INSERT, [(trial_id, k, v) for k, v in
+                                              headline_values(merged).items()])
 
     def finish_trial(self, trial_id: int, status: str = "completed",
                      reason: str | None = None, ended: str | None = None) -> None:
         _check_status(status)
         if status == "recording":
             raise ValueError("finish_trial needs a final status")
-        self._write("UPDATE trials SET status = ?, reason = ?, ended = ?, heartbeat_unix = NULL "
-                    "WHERE id = ?", (status, reason, ended or now_iso(), trial_id))
+        self._write("UPDATE trials SET status = ?, reason = ?, ended = ?, heartbeat_unix = NULL, "
+                    "sample_count = (SELECT COUNT(*) FROM samples WHERE trial_id = ?) "
+                    "WHERE id = ?", (status, reason, ended or now_iso(), trial_id, trial_id))
 
     def recover_interrupted(self, stale_after_s: float = 10.0) -> list[RecoveredTrial]:
         """Mark trials left 'recording' by a crashed process as 'interrupted'.
@@ -608,7 +733,8 @@ class Storage:
                 reason = (f"the program stopped while recording; {n} samples kept"
                           + (f" (up to t = {last_t:.3f} s)" if last_t is not None else ""))
                 self._q("UPDATE trials SET status = 'interrupted', reason = ?, ended = ?, "
-                        "heartbeat_unix = NULL WHERE id = ?", (reason, ended, tid))
+                        "heartbeat_unix = NULL, sample_count = ? WHERE id = ?",
+                        (reason, ended, n, tid))
                 out.append(RecoveredTrial(tid, sid, int(n), last_t))
         return out
 
@@ -623,7 +749,10 @@ class Storage:
 
     def insert_samples(self, trial_id: int, samples: SampleArrays, first_idx: int = 0) -> None:
         """Bulk insert (imports); joins the caller's transaction if one is open."""
-        self._write_many(_SAMPLE_INSERT, _sample_rows(trial_id, samples, first_idx))
+        with self.transaction():
+            self._write_many(_SAMPLE_INSERT, _sample_rows(trial_id, samples, first_idx))
+            self._q("UPDATE trials SET sample_count = (SELECT COUNT(*) FROM samples "
+                    "WHERE trial_id = ?) WHERE id = ?", (trial_id, trial_id))
 
     def _write_many(self, sql: str, rows: Iterable) -> None:
         with self._lock:
@@ -801,8 +930,8 @@ class SampleWriter:
     def commit(self, t_s: float | None = None) -> None:
         if self._pending:
             try:
-                self._conn.execute("UPDATE trials SET heartbeat_unix = ? WHERE id = ?",
-                                   (time.time(), self.trial_id))
+                self._conn.execute("UPDATE trials SET heartbeat_unix = ?, sample_count = ? "
+                                   "WHERE id = ?", (time.time(), self.written, self.trial_id))
                 self._conn.execute("COMMIT")
             except sqlite3.Error as e:
                 raise _DIALECT.translate(e, self.path) from None
