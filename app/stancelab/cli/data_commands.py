@@ -8,10 +8,7 @@ import time
 from stancelab.cli.errors import UserError
 from stancelab.cli.sources import add_source_args, open_source
 from stancelab.cli.store import open_store
-from stancelab.station.calibrations import calibration_for
-
-#: An unplugged board that is back within this many seconds continues the same recording.
-RECONNECT_WAIT_S = 10.0
+from stancelab.station.recording import RECONNECT_WAIT_S, Recording
 
 
 def register(sub) -> None:
@@ -86,123 +83,54 @@ class Progress:
 
 
 def cmd_record(args) -> int:
-    from stancelab.storage import StorageError
-
     if args.seconds <= 0:
         raise UserError("--seconds must be more than 0")
-    store = open_store()
-    athlete = store.get_or_add_athlete(args.athlete)
-    realtime = not args.fast
     if args.fast and args.port:
         raise UserError("--fast works with --simulate or --replay, not with a real board")
-    src = open_source(args, realtime=realtime)
-    status, reason, n, lost = "completed", None, 0, 0
-    gaps: list[list[float]] = []    # device time [last sample before, first sample after]
-    db_error = None
-    try:
-        st = src.state
-        calib = calibration_for(st)
-        session = store.start_session(athlete_id=athlete.id, source_kind=st.kind,
-                                      board_id=st.board_id, firmware=st.firmware,
-                                      calibration=calib)
-        trial = store.start_trial(session.id, "recording",
-                                  settings={"seconds": args.seconds, "source": st.description,
-                                            "rate_sps": st.nominal_rate_sps})
-        print(f"Recording {args.seconds:g} s from the {st.description} "
-              f"(board {st.board_id:08x}, firmware {st.firmware}) for {athlete.name}: "
-              f"session {session.id}, trial {trial.id}.", file=sys.stderr)
-        if calib.method == "nominal":
-            print("Note: this board has no saved calibration; forces use nominal gains.",
-                  file=sys.stderr)
-        progress = Progress(args.seconds)
-        # N seconds at R samples/s is N*R samples: stop half a period early, since device
-        # timestamps jitter by the firmware's loop latency (tens of microseconds).
-        end_s = args.seconds - 0.5 / (st.nominal_rate_sps or 80)
-        writer = store.sample_writer(trial.id)
-        t0 = last_t = None
-        disconnected_since = None
-        try:
-            src.start()
-            while True:
-                samples = src.read(timeout=0.1)
-                if samples:
-                    if t0 is None:
-                        t0 = samples[0].t_s
-                    if gaps and gaps[-1][1] is None:
-                        gaps[-1][1] = samples[0].t_s
-                    keep = [s for s in samples if s.t_s - t0 < end_s]
-                    writer.extend(keep)
-                    n += len(keep)
-                    last_t = samples[-1].t_s
-                    if len(keep) < len(samples):
-                        break
-                else:
-                    writer.tick()
-                st = src.state
-                lost = st.lost_frames
-                if not st.connected:
-                    if st.kind == "replay":
-                        break  # end of file
-                    if disconnected_since is None:
-                        disconnected_since = time.monotonic()
-                        gaps.append([last_t, None])
-                        progress.finish()
-                        print(f"{st.error or 'The board disconnected.'} Waiting up to "
-                              f"{args.reconnect_wait:g} s for it.", file=sys.stderr)
-                    if time.monotonic() - disconnected_since > args.reconnect_wait:
-                        status, reason = "interrupted", (
-                            f"the board disconnected and did not come back within "
-                            f"{args.reconnect_wait:g} s; {n} samples kept")
-                        break
-                elif disconnected_since is not None:
-                    print(f"The board is back after {time.monotonic() - disconnected_since:.1f} s;"
-                          " recording continues.", file=sys.stderr)
-                    disconnected_since = None
-                done = (samples[-1].t_s - t0) if samples and t0 is not None else None
-                if done is not None:
-                    progress.update(done, f"{n} samples  {lost} lost")
-            progress.update(args.seconds if status == "completed" else 0,
-                            f"{n} samples  {lost} lost", force=True)
-        except KeyboardInterrupt:
-            status, reason = "aborted", "stopped by the user (Ctrl-C)"
-        except StorageError as e:
-            db_error = e
-        finally:
+    store = open_store()
+    athlete = store.get_or_add_athlete(args.athlete)
+    src = open_source(args, realtime=not args.fast)
+    progress = Progress(args.seconds)
+
+    def tell(kind, **d):
+        if kind == "started":
+            st = src.state
+            print(f"Recording {args.seconds:g} s from the {st.description} "
+                  f"(board {st.board_id:08x}, firmware {st.firmware}) for {athlete.name}: "
+                  f"session {d['session'].id}, trial {d['trial'].id}.", file=sys.stderr)
+            if d["calibration"].method == "nominal":
+                print("Note: this board has no saved calibration; forces use nominal gains.",
+                      file=sys.stderr)
+        elif kind == "progress":
+            progress.update(d["done_s"], f"{d['samples']} samples  {d['lost']} lost",
+                            force=d.get("final", False))
+        elif kind == "disconnected":
             progress.finish()
-            try:
-                writer.close()
-            except StorageError as e:
-                db_error = db_error or e
-            kept = writer.committed
-            if status == "completed" and gaps:
-                missing = sum(b - a for a, b in gaps if a is not None and b is not None)
-                status, reason = "interrupted", (
-                    f"the board disconnected {len(gaps)} time(s); recording resumed each time, "
-                    f"{missing:.2f} s of device time have no samples")
-            if db_error is not None:
-                status, reason = "interrupted", f"could not write to the database: {db_error}"
-                n = kept
-            try:
-                store.update_metrics(trial.id, {"samples": n, "lost_frames": lost,
-                                                "gaps_t_s": gaps})
-                store.finish_trial(trial.id, status, reason)
-            except StorageError as e:
-                # The trial stays 'recording'; the next start marks it interrupted.
-                db_error = db_error or e
+            print(f"{d['message']} Waiting up to {args.reconnect_wait:g} s for it.",
+                  file=sys.stderr)
+        elif kind == "back":
+            print(f"The board is back after {d['after_s']:.1f} s; recording continues.",
+                  file=sys.stderr)
+
+    rec = Recording(store, src, athlete.id, args.seconds, reconnect_wait_s=args.reconnect_wait,
+                    on_event=tell)
+    try:
+        rec.run()
     finally:
-        src.close()
-    if db_error is not None:
-        if "full" in str(db_error):
+        progress.finish()
+    if rec.db_error is not None:
+        if "full" in str(rec.db_error):
             raise UserError(
-                f"the disk is full; recording stopped. The {kept} samples written before are "
-                f"kept in {store.path}. Free some disk space and record again.")
-        raise UserError(f"{db_error} The {kept} samples written before are kept.")
-    print(f"{status}: {n} samples in trial {trial.id} ({lost} lost frames), database "
-          f"{store.path}" + (f"; {reason}" if reason else ""), file=sys.stderr)
+                f"the disk is full; recording stopped. The {rec.kept} samples written before "
+                f"are kept in {store.path}. Free some disk space and record again.")
+        raise UserError(f"{rec.db_error} The {rec.kept} samples written before are kept.")
+    print(f"{rec.trial_status}: {rec.samples} samples in trial {rec.trial.id} ({rec.lost} lost "
+          f"frames), database {store.path}" + (f"; {rec.reason}" if rec.reason else ""),
+          file=sys.stderr)
     if args.out:
-        _export(store, session.id, args.out, ["name"])
+        _export(store, rec.session.id, args.out, ["name"])
         print(f"Exported to {args.out}", file=sys.stderr)
-    return 0 if status == "completed" else 1
+    return 0 if rec.trial_status == "completed" else 1
 
 
 def cmd_sessions(args) -> int:

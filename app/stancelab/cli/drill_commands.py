@@ -139,7 +139,7 @@ def run_drill_command(args) -> int:
         try:
             st = src.state
             pilot = None
-            calib = calibration_for(st)
+            calib = calibration_for(store, st)
             if st.kind == "simulated":
                 pilot = Autopilot(src)
             out = sys.stderr if args.json else sys.stdout

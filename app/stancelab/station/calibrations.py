@@ -11,7 +11,8 @@ from stancelab import calibration as cal
 from stancelab.board.source import SourceState
 
 
-def calibration_for(state: SourceState) -> cal.Calibration:
+def calibration_for(store, state: SourceState) -> cal.Calibration:
+    """The calibration to apply to the board in ``state``; ``store`` is the database."""
     if state.kind == "simulated":
         from stancelab.sim.factory import ensure_calibrated
 

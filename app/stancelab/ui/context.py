@@ -77,7 +77,7 @@ class AppContext(QObject):
         from stancelab.station.calibrations import calibration_for
 
         self.session.attach(source)
-        self.session.calibration = calibration_for(source.state)
+        self.session.calibration = calibration_for(self.storage, source.state)
         self._db_session_ids.clear()
         self.source_changed.emit(source)
 

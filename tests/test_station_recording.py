@@ -1,0 +1,65 @@
+"""The recording procedure: set up, execute, shut down in `finally`, whatever happens."""
+
+from __future__ import annotations
+
+import pytest
+
+from stancelab.sim.simulated_board import SimulatedBoard
+from stancelab.station.procedure import ABORTED, FAILED, FINISHED, Procedure
+from stancelab.station.recording import Recording
+from stancelab.storage import Storage, StorageError
+
+
+def _record(store, seconds=2.0, **kw):
+    src = SimulatedBoard(realtime=False, seed=1)
+    src.open()
+    athlete = store.get_or_add_athlete("Rec")
+    return src, Recording(store, src, athlete.id, seconds, **kw)
+
+
+def test_a_recording_stores_exactly_n_seconds_and_closes_the_board(tmp_path):
+    events = []
+    with Storage(tmp_path / "db.sqlite3") as store:
+        src, rec = _record(store, on_event=lambda kind, **d: events.append(kind))
+        rec.run()
+        assert rec.status == FINISHED and rec.trial_status == "completed"
+        assert store.sample_count(rec.trial.id) == 160 == rec.samples
+        assert store.trial(rec.trial.id).status == "completed"
+        assert not src.state.connected
+        assert events[0] == "started" and "progress" in events
+
+
+def test_stop_from_outside_ends_it_as_aborted_with_what_was_recorded(tmp_path):
+    with Storage(tmp_path / "db.sqlite3") as store:
+        def stop_after_first(kind, **d):
+            if kind == "progress" and d["samples"] >= 40:
+                rec.stop("the coach pressed stop")
+        src, rec = _record(store, seconds=30.0, on_event=stop_after_first)
+        rec.run()
+        assert rec.status == ABORTED
+        trial = store.trial(rec.trial.id)
+        assert trial.status == "aborted" and trial.reason == "the coach pressed stop"
+        assert 40 <= store.sample_count(rec.trial.id) < 30 * 80
+
+
+def test_a_failing_startup_still_shuts_the_board(tmp_path):
+    with Storage(tmp_path / "db.sqlite3") as store:
+        src, rec = _record(store)
+        store.close()                 # the database goes away before the trial is created
+        with pytest.raises(StorageError):
+            rec.run()
+        assert rec.status == FAILED
+        assert not src.state.connected
+
+
+def test_a_procedure_runs_once():
+    class Once(Procedure):
+        def execute(self):
+            return 42
+
+    p = Once()
+    assert p.run() == 42 and p.status == FINISHED
+    with pytest.raises(RuntimeError):
+        p.run()
+    with pytest.raises(ValueError):
+        Recording(None, SimulatedBoard(realtime=False), 1, 0)
