@@ -34,7 +34,7 @@ def test_stop_from_outside_ends_it_as_aborted_with_what_was_recorded(tmp_path):
         def stop_after_first(kind, **d):
             if kind == "progress" and d["samples"] >= 40:
                 rec.stop("the coach pressed stop")
-        src, rec = _record(store, seconds=30.0, on_event=stop_after_first)
+        _src, rec = _record(store, seconds=30.0, on_event=stop_after_first)
         rec.run()
         assert rec.status == ABORTED
         trial = store.trial(rec.trial.id)
