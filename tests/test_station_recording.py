@@ -63,3 +63,42 @@ def test_a_procedure_runs_once():
         p.run()
     with pytest.raises(ValueError):
         Recording(None, SimulatedBoard(realtime=False), 1, 0)
+
+
+def _quiet_run(store, **kw):
+    from stancelab.drills import settings as drill_settings
+    from stancelab.drills.quiet import QuietStance
+    from stancelab.station.drill_run import DrillRun
+
+    src = SimulatedBoard(realtime=False, seed=2)
+    src.open()
+    athlete = store.get_or_add_athlete("Drill")
+    drill = QuietStance.from_settings(drill_settings.for_athlete("quiet", {}, duration_s=5.0))
+    return src, DrillRun(store, src, drill, athlete.id, realtime=False, **kw)
+
+
+def test_a_drill_run_stores_its_trial_and_closes_the_board(tmp_path):
+    with Storage(tmp_path / "db.sqlite3") as store:
+        src, run = _quiet_run(store)
+        run.run()
+        assert run.status == FINISHED
+        (result,) = run.results
+        assert result.status == "completed"
+        assert [t.status for t in store.trials(run.session_id)] == ["completed"]
+        assert not src.state.connected
+
+
+def test_a_front_end_that_fails_mid_drill_still_leaves_the_board_closed(tmp_path):
+    class ScreenGone(Exception):
+        pass
+
+    def explode(events):
+        if any(type(e).__name__ == "TrialStarted" for e in events):
+            raise ScreenGone
+
+    with Storage(tmp_path / "db.sqlite3") as store:
+        src, run = _quiet_run(store, on_events=explode)
+        with pytest.raises(ScreenGone):
+            run.run()
+        assert run.status == FAILED and not src.state.connected
+        assert all(t.status != "recording" for t in store.trials(run.session_id))
