@@ -56,7 +56,7 @@ def raw(tmp_path):
 
 def database_rows():
     with Storage() as store:
-        return {table: store._q(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        return {table: store._q(f"SELECT COUNT(*) FROM {table}")[0][0]
                 for table in ("athletes", "sessions", "trials", "samples", "calibrations")}
 
 

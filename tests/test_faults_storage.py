@@ -224,5 +224,5 @@ def test_two_programs_creating_the_same_new_database_at_once(tmp_path):
     from stancelab.storage import Storage
 
     with Storage(db) as s:
-        versions = s._q("SELECT version FROM schema_version").fetchall()
+        versions = s._q("SELECT version FROM schema_version")
     assert len(versions) == len({v for (v,) in versions})

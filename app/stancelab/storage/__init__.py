@@ -1,0 +1,41 @@
+"""All database access: athletes, calibrations, sessions, trials and their samples.
+
+The package, by role:
+
+* ``records``        the plain values handed out (Athlete, Session, Trial, summaries,
+                     SampleArrays) and StorageError
+* ``schema``         the tables as portable SQL, and the migrations
+* ``store``          Storage: athletes, calibrations, sessions, trials, summaries
+* ``samples``        SampleWriter (its own thread), the live-recording lock, reading samples
+* ``sqlite_backend`` the only module that knows the database is SQLite
+
+Times are stored quantised to whole microseconds (the board clock's resolution) so that CSV
+export and import give back bit-identical numbers. docs/storage.md describes it all.
+"""
+
+from stancelab.storage.records import (
+    ERROR_KINDS,
+    TRIAL_STATUSES,
+    Athlete,
+    RecoveredTrial,
+    SampleArrays,
+    Session,
+    SessionSummary,
+    StorageError,
+    Trial,
+    TrialSummary,
+    headline_values,
+    now_iso,
+    quantise_us,
+)
+from stancelab.storage.samples import DEFAULT_COMMIT_INTERVAL_S, SampleWriter
+from stancelab.storage.schema import MIGRATIONS
+from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S, SqliteBackend
+from stancelab.storage.store import Storage
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_S", "DEFAULT_COMMIT_INTERVAL_S", "ERROR_KINDS", "MIGRATIONS",
+    "TRIAL_STATUSES", "Athlete", "RecoveredTrial", "SampleArrays", "SampleWriter", "Session",
+    "SessionSummary", "SqliteBackend", "Storage", "StorageError", "Trial", "TrialSummary",
+    "headline_values", "now_iso", "quantise_us",
+]

@@ -1,0 +1,200 @@
+"""The plain values storage hands out and takes in, and its one error type.
+
+Nothing here knows about a database: records are built by :mod:`store` and :mod:`samples`
+from rows, and are what the CLI, the UI and the CSV code see.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TRIAL_STATUSES = ("recording", "completed", "aborted", "interrupted")
+
+#: StorageError kinds a backend translates its engine's errors into (see docs/storage.md).
+ERROR_KINDS = ("busy", "disk_full", "damaged", "newer_schema", "not_found", "invalid", "error")
+
+
+class StorageError(RuntimeError):
+    """A database problem worded for the user, naming the file and the fix.
+
+    ``kind`` (one of :data:`ERROR_KINDS`) lets a caller react without reading the text:
+    ``disk_full`` stops a recording, ``busy`` may be retried.
+    """
+
+    def __init__(self, message: str, kind: str = "error") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def now_iso() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def quantise_us(t_s):
+    """Round times to whole microseconds the way the board clock produces them (us * 1e-6)."""
+    if isinstance(t_s, np.ndarray):
+        return np.round(t_s * 1e6).astype(np.int64) * 1e-6
+    return round(t_s * 1e6) * 1e-6
+
+
+def check_status(status: str) -> None:
+    if status not in TRIAL_STATUSES:
+        raise ValueError(f"trial status must be one of {TRIAL_STATUSES}, not {status!r}")
+
+
+def headline_values(metrics: dict) -> dict[str, float]:
+    """The numbers summaries list without decoding a trial's metrics JSON: every numeric
+    top-level metric (not booleans), and for a clock trial each hour's maximal excursion as
+    ``"<hour> o'clock max_excursion_pct"`` (the keys the result and compare screens show)."""
+    out = {k: float(v) for k, v in metrics.items()
+           if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for t in metrics.get("targets", None) or []:
+        if isinstance(t, dict) and isinstance(t.get("max_excursion_pct"), (int, float)):
+            out[f"{t.get('hour')} o'clock max_excursion_pct"] = float(t["max_excursion_pct"])
+    return out
+
+
+@dataclass(frozen=True)
+class Athlete:
+    id: int
+    name: str
+    foot_length_mm: float | None = None
+    shoe_size: str | None = None
+    dominant_leg: str | None = None
+    injured_side: str | None = None
+    notes: str = ""
+    settings: dict = field(default_factory=dict)
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    athlete_id: int | None
+    started: str
+    board_id: int | None
+    firmware: str | None
+    calibration_id: str | None
+    source_kind: str
+    app_version: str
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Trial:
+    id: int
+    session_id: int
+    drill: str
+    leg: str | None
+    condition: str | None
+    settings: dict
+    status: str
+    reason: str | None
+    started: str
+    ended: str | None
+    metrics: dict
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """A trial as lists show it, read without its settings and metrics JSON."""
+
+    id: int
+    session_id: int
+    session_started: str
+    athlete_id: int | None
+    drill: str
+    leg: str | None
+    condition: str | None
+    status: str
+    reason: str | None
+    started: str
+    ended: str | None
+    sample_count: int
+    headline: dict[str, float]     # see headline_values
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: int
+    athlete_id: int | None
+    athlete_name: str | None
+    started: str
+    board_id: int | None
+    source_kind: str
+    trial_count: int
+    sample_count: int
+    drills: tuple[str, ...]        # distinct drill kinds, in the order first recorded
+
+
+@dataclass(frozen=True)
+class RecoveredTrial:
+    trial_id: int
+    session_id: int
+    samples: int
+    last_t_s: float | None
+
+
+@dataclass
+class SampleArrays:
+    """Samples of one trial as columns; phase/target are object arrays of str or None."""
+
+    seq: np.ndarray        # int64
+    t_s: np.ndarray        # float64
+    t_host_s: np.ndarray   # float64
+    counts: np.ndarray     # (N, 4) int64, channels FL FR BL BR
+    status: np.ndarray     # int64
+    phase: np.ndarray
+    target: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    @classmethod
+    def empty(cls) -> SampleArrays:
+        i = np.zeros(0, np.int64)
+        f = np.zeros(0, float)
+        o = np.zeros(0, object)
+        return cls(i, f, f.copy(), np.zeros((0, 4), np.int64), i.copy(), o, o.copy())
+
+    @classmethod
+    def from_samples(cls, samples, phase=None, target=None) -> SampleArrays:
+        """From source.Sample objects; phase/target: one value for all, or one per sample."""
+        samples = list(samples)
+        n = len(samples)
+        if n == 0:
+            return cls.empty()
+        return cls(np.array([s.seq for s in samples], np.int64),
+                   quantise_us(np.array([s.t_s for s in samples], float)),
+                   quantise_us(np.array([s.t_host_s for s in samples], float)),
+                   np.array([s.counts for s in samples], np.int64),
+                   np.array([s.status for s in samples], np.int64),
+                   _text_column(phase, n), _text_column(target, n))
+
+    def equals(self, other: SampleArrays) -> bool:
+        return (len(self) == len(other)
+                and all(np.array_equal(getattr(self, k), getattr(other, k))
+                        for k in ("seq", "t_s", "t_host_s", "counts", "status"))
+                and list(self.phase) == list(other.phase)
+                and list(self.target) == list(other.target))
+
+
+def _text_column(value, n: int) -> np.ndarray:
+    out = np.empty(n, object)
+    if value is None or isinstance(value, str):
+        out[:] = value or None
+    else:
+        values = list(value)
+        if len(values) != n:
+            raise ValueError(f"expected {n} phase/target values, got {len(values)}")
+        out[:] = [v or None for v in values]
+    return out
+
+
+def object_column(values) -> np.ndarray:
+    out = np.empty(len(values), object)
+    out[:] = values
+    return out

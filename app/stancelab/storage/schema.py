@@ -1,0 +1,147 @@
+"""The tables, as portable SQL, and the migrations that build and upgrade them.
+
+SQL here is what SQLite and PostgreSQL both accept (INTEGER / BIGINT / DOUBLE PRECISION / TEXT
+columns, JSON kept as TEXT). The one dialect detail, the auto-increment primary key, is the
+placeholder ``{id}`` that the backend fills in (which is why literal braces are doubled).
+
+Each migration is ``(version, description, steps)``; a step is SQL text or a function of the
+open connection (for moving data). Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from stancelab.storage.records import StorageError, headline_values, now_iso
+
+_V1 = [
+    """CREATE TABLE athletes (
+        id {id},
+        name TEXT NOT NULL,
+        foot_length_mm DOUBLE PRECISION,
+        shoe_size TEXT,
+        dominant_leg TEXT,
+        injured_side TEXT,
+        notes TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL DEFAULT '{{}}',
+        created TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX athletes_name ON athletes (lower(name))",
+    """CREATE TABLE calibrations (
+        id TEXT PRIMARY KEY,
+        board_id INTEGER,
+        data TEXT NOT NULL,
+        created TEXT NOT NULL,
+        firmware TEXT)""",
+    """CREATE TABLE sessions (
+        id {id},
+        athlete_id BIGINT REFERENCES athletes (id),
+        started TEXT NOT NULL,
+        board_id INTEGER,
+        firmware TEXT,
+        calibration_id TEXT REFERENCES calibrations (id),
+        source_kind TEXT NOT NULL,
+        app_version TEXT NOT NULL,
+        notes TEXT NOT NULL DEFAULT '')""",
+    "CREATE INDEX sessions_athlete ON sessions (athlete_id)",
+    """CREATE TABLE trials (
+        id {id},
+        session_id BIGINT NOT NULL REFERENCES sessions (id),
+        drill TEXT NOT NULL,
+        leg TEXT,
+        condition TEXT,
+        settings TEXT NOT NULL DEFAULT '{{}}',
+        status TEXT NOT NULL,
+        reason TEXT,
+        started TEXT NOT NULL,
+        ended TEXT,
+        metrics TEXT NOT NULL DEFAULT '{{}}',
+        heartbeat_unix DOUBLE PRECISION)""",
+    "CREATE INDEX trials_session ON trials (session_id)",
+    "CREATE INDEX trials_status ON trials (status)",
+    """CREATE TABLE samples (
+        trial_id BIGINT NOT NULL REFERENCES trials (id),
+        idx INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        t_s DOUBLE PRECISION NOT NULL,
+        t_host_s DOUBLE PRECISION NOT NULL,
+        fl_counts INTEGER NOT NULL,
+        fr_counts INTEGER NOT NULL,
+        bl_counts INTEGER NOT NULL,
+        br_counts INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        phase TEXT,
+        target TEXT,
+        PRIMARY KEY (trial_id, idx))""",
+]
+
+#: The one statement that writes a summary metric (store.update_metrics and migration 2).
+METRIC_INSERT = "INSERT INTO trial_metrics (trial_id, key, value) VALUES (?, ?, ?)"
+
+
+def _fill_trial_metrics(db) -> None:
+    """Version 2, rows recorded before it: each trial's summary numbers from its metrics JSON."""
+    rows = [(tid, k, v) for tid, text in db.execute("SELECT id, metrics FROM trials")
+            for k, v in headline_values(json.loads(text)).items()]
+    db.executemany(METRIC_INSERT, rows)
+
+
+_V2 = [
+    # Filled when a trial finishes (and at each commit while it records), so lists never
+    # count samples.
+    "ALTER TABLE trials ADD COLUMN sample_count BIGINT",
+    ("UPDATE trials SET sample_count = (SELECT COUNT(*) FROM samples "
+     "WHERE samples.trial_id = trials.id)"),
+    # The numbers of each trial's metrics JSON (records.headline_values), rewritten by
+    # update_metrics, so summaries never decode the JSON.
+    """CREATE TABLE trial_metrics (
+        trial_id BIGINT NOT NULL REFERENCES trials (id),
+        key TEXT NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (trial_id, key))""",
+    _fill_trial_metrics,
+]
+
+Step = str | Callable
+MIGRATIONS: list[tuple[int, str, list[Step]]] = [
+    (1, "athletes, calibrations, sessions, trials, samples", _V1),
+    (2, "trial sample counts and summary metrics", _V2),
+]
+
+
+def schema_version(db) -> int:
+    return int(db.execute("SELECT MAX(version) FROM schema_version")[0][0] or 0)
+
+
+def migrate(db, backend, migrations: Sequence[tuple[int, str, list[Step]]]) -> None:
+    """Bring the database up to the newest of ``migrations``, each in its own transaction.
+
+    A database newer than this build knows is refused untouched. Two programs opening a new
+    database at once both get here: each migration re-reads the version under the write lock.
+    """
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version ("
+               "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied TEXT NOT NULL)")
+    current = schema_version(db)
+    newest = max(v for v, _, _ in migrations)
+    if current > newest:
+        raise StorageError(
+            f"The database {backend.location} was written by a newer StanceLab (schema version "
+            f"{current}; this version understands up to {newest}). Update StanceLab, or "
+            f"point it at another database with STANCELAB_DATA_DIR.", "newer_schema")
+    for version, description, steps in migrations:
+        if version <= current:
+            continue
+        db.begin()
+        try:
+            if schema_version(db) < version:   # not applied meanwhile by another program
+                for step in steps:
+                    if callable(step):
+                        step(db)
+                    else:
+                        db.execute(step.format(id=backend.id_column))
+                db.execute("INSERT INTO schema_version (version, description, applied) "
+                           "VALUES (?, ?, ?)", (version, description, now_iso()))
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
