@@ -1,0 +1,193 @@
+"""Writing raw and summary CSV files: whole arrays of bytes, written atomically.
+
+Rows are formatted as a byte matrix (csv_bytes.format_fixed), so an hour of samples is a few
+dozen numpy operations; a file appears under its name only once it is complete (atomic_write).
+Imports neither the database nor the UI (transfer.py reads from the Storage).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from stancelab import __version__
+from stancelab.board.sample_arrays import SampleArrays
+from stancelab.files import csv_bytes
+from stancelab.files.csv_format import (
+    COLUMN_NAMES,
+    COUNT_COLUMNS,
+    FORCE_COLUMNS,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    RAW_COLUMNS,
+    SUMMARY_FORMAT_NAME,
+    escape_text,
+    metadata_text,
+)
+
+_CHUNK_ROWS = 50_000
+
+Progress = Callable[[int, int], None]
+
+
+# --------------------------------------------------------------------------------------------
+# Rows as a byte matrix (csv_bytes.format_fixed); 0 bytes are padding, dropped at the end.
+
+
+def _text_bytes(values: np.ndarray) -> np.ndarray:
+    """Escaped text cells; runs of equal cells (a phase lasts many samples) are encoded once."""
+    n = len(values)
+    if n == 0:
+        return np.zeros((0, 1), np.uint8)
+    heads = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    codes: dict = {}
+    head_codes = np.array([codes.setdefault(values[h] or "", len(codes)) for h in heads],
+                          np.int64)
+    encoded = [escape_text(text).encode("utf-8") for text in codes]
+    width = max(1, max(len(e) for e in encoded))
+    table = np.zeros((len(encoded), width), np.uint8)
+    for i, e in enumerate(encoded):
+        table[i, :len(e)] = np.frombuffer(e, np.uint8)
+    return table[np.repeat(head_codes, np.diff(np.append(heads, n)))]
+
+
+def _format_rows(columns: dict[str, np.ndarray]) -> bytes:
+    parts = []
+    n = len(columns["trial"])
+    comma = np.full((n, 1), 44, np.uint8)
+    for i, (name, decimals) in enumerate(RAW_COLUMNS):
+        if i:
+            parts.append(comma)
+        if decimals is None:
+            parts.append(_text_bytes(columns[name]))
+        else:
+            parts += csv_bytes.format_fixed(columns[name], decimals)
+    parts.append(np.full((n, 1), 10, np.uint8))
+    matrix = np.hstack(parts).ravel()
+    return matrix[matrix != 0].tobytes()
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def derived_columns(counts: np.ndarray, calibration, min_load_n: float) -> dict[str, np.ndarray]:
+    from stancelab.calibration import cop_from_forces
+    forces = calibration.forces_n(counts) if len(counts) else np.zeros((0, 4))
+    total, x, y = cop_from_forces(forces, calibration.geometry, min_load_n) if len(counts) \
+        else (np.zeros(0), np.zeros(0), np.zeros(0))
+    out = {name: forces[:, k] for k, name in enumerate(FORCE_COLUMNS)}
+    out.update(total_n=np.asarray(total), cop_x_mm=np.asarray(x), cop_y_mm=np.asarray(y))
+    return out
+
+
+def write_raw_csv(path: str | Path, metadata: dict, trial: np.ndarray, samples: SampleArrays,
+                  derived: dict[str, np.ndarray], progress: Progress | None = None) -> Path:
+    """Write atomically (temporary file, then rename); ``progress(rows_done, rows_total)``."""
+    meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "app_version": __version__}
+    meta.update(metadata)
+    n = len(samples)
+    columns = {"trial": np.asarray(trial, np.int64), "t_s": samples.t_s, "seq": samples.seq,
+               "t_host_s": samples.t_host_s, "status": samples.status,
+               "phase": samples.phase, "target": samples.target}
+    for k, name in enumerate(COUNT_COLUMNS):
+        columns[name] = samples.counts[:, k]
+    columns.update(derived)
+
+    def body(out):
+        out.write(metadata_text(meta).encode("utf-8"))
+        out.write((",".join(COLUMN_NAMES) + "\n").encode("ascii"))
+        for start in range(0, n, _CHUNK_ROWS):
+            stop = min(n, start + _CHUNK_ROWS)
+            out.write(_format_rows({k: v[start:stop] for k, v in columns.items()}))
+            if progress:
+                progress(stop, n)
+        if progress and n == 0:
+            progress(0, 0)
+
+    return atomic_write(Path(path), body)
+
+
+def atomic_write(path: Path, body: Callable) -> Path:
+    """Nothing half-written is ever left under ``path``: write a sibling, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as out:
+            body(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+             *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_filename(text: str, fallback: str = "athlete", max_len: int = 60) -> str:
+    """A file name stem from free text that cannot leave its folder on any OS."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-")[:max_len].strip("._-")
+    if not text:
+        text = fallback
+    if text.split(".")[0].upper() in _RESERVED:
+        text = "_" + text
+    return text
+
+
+def _flatten(prefix: str, value, out: dict) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = value
+
+
+def write_summary_csv(path: str | Path, store, trial_ids: Sequence[int],
+                      metadata: dict | None = None) -> Path:
+    """One row per trial; metric columns keep their names, which carry units (``_mm``...)."""
+    rows = []
+    for number, tid in enumerate(trial_ids, 1):
+        t = store.trial(tid)
+        n = store.sample_count(tid)
+        row = {"trial": number, "drill": t.drill, "leg": t.leg, "condition": t.condition,
+               "status": t.status, "reason": t.reason, "started": t.started, "ended": t.ended,
+               "samples": n}
+        metrics: dict = {}
+        _flatten("", t.metrics, metrics)
+        row.update(metrics)
+        rows.append(row)
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    meta = {"format": SUMMARY_FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "app_version": __version__, **(metadata or {})}
+
+    def cell(v):
+        if v is None:
+            return ""
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return "" if isinstance(v, float) and not math.isfinite(v) else repr(v)
+        if isinstance(v, (list, dict)):
+            v = json.dumps(v, sort_keys=True)
+        return escape_text(str(v))
+
+    def body(out):
+        out.write(metadata_text({**meta, "format": SUMMARY_FORMAT_NAME}).encode("utf-8"))
+        lines = [",".join(columns)] + [",".join(cell(r.get(c)) for c in columns) for r in rows]
+        out.write(("\n".join(lines) + "\n").encode("utf-8"))
+
+    return atomic_write(Path(path), body)
