@@ -43,6 +43,10 @@ class PtyPeer:
         self.tick_s = tick_s
         self.silent = False                  # ignore commands (not a StanceLab board)
         self.identity_override: dict = {}    # fields to change in IDENTITY replies
+        #: A slow board: replies to a chunk of commands holding IDENTIFY are written this many
+        #: seconds after it arrived (the board streams on meanwhile, if it was streaming).
+        self.identify_delay_s = 0.0
+        self._held: list[tuple[float, bytes]] = []      # (due monotonic, reply bytes)
         self.sent_samples: list[tuple[int, int]] = []   # (seq, t_us) actually written
         self.commands: list[int] = []        # command types received
         self.unplugged_device_us: int | None = None
@@ -157,10 +161,19 @@ class PtyPeer:
                     except (BlockingIOError, OSError):
                         data = b""
                     if data:
+                        n_before = len(self.commands)
                         self._note_commands(data)
                         if not self.silent:
-                            out.append(self._rewrite(self.device.receive(data)))
+                            reply = self._rewrite(self.device.receive(data))
+                            if self.identify_delay_s and \
+                                    protocol.C_IDENTIFY in self.commands[n_before:]:
+                                self._held.append((time.monotonic() + self.identify_delay_s,
+                                                   reply))
+                            else:
+                                out.append(reply)
                 now = time.monotonic()
+                while self._held and self._held[0][0] <= now:
+                    out.append(self._held.pop(0)[1])
                 out.append(self.device.advance(now - last))
                 last = now
                 out.extend(self._outbox)

@@ -41,7 +41,8 @@ def _child() -> None:
     screen = win.show_screen("Drills")
     screen.select("quiet")
     screen.duration.setValue(60)
-    screen.start()
+    # The board is opened on the worker: start once it is attached.
+    ctx.source_changed.connect(lambda src: screen.start() if src is not None else None)
 
     def on_frame(fr) -> None:
         runner = screen.runner
@@ -122,6 +123,8 @@ def _trials(storage):
 
 def test_two_boards_at_start_is_a_message_not_a_traceback(qtbot, monkeypatch, capsys):
     """Two real boards (VirtualBoards behind ptys) answer the start-up probe."""
+    from PySide6.QtWidgets import QMessageBox
+
     from stancelab.board.ports import EXTRA_PORTS_ENV
     from stancelab.ui.app import start_app, tell_user
     from ui_pty_board import PtyBoard
@@ -129,8 +132,11 @@ def test_two_boards_at_start_is_a_message_not_a_traceback(qtbot, monkeypatch, ca
     with PtyBoard() as one, PtyBoard() as two:
         monkeypatch.setenv(EXTRA_PORTS_ENV, os.pathsep.join([one.port, two.port]))
         ctx, win, notes = start_app(_args(simulate=False))
+        assert tell_user(win, notes) is None       # nothing to recover
+        assert win.banner.text() == "Looking for a board…"
+        qtbot.waitUntil(lambda: win.banner.text().startswith("No board"), timeout=20_000)
     try:
-        box = tell_user(win, notes)
+        box = win.findChild(QMessageBox, "startup-notice")
         assert "Choose one with --port" in box.text()
         assert win.banner.text().startswith("No board: Several StanceLab boards")
         assert ctx.session.source is None

@@ -13,22 +13,27 @@ import sys
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from stancelab.board.source import Source, SourceError
-from stancelab.station.choice import BoardChoice, choose_board
+from stancelab.station.choice import BoardChoice, Chosen, choose_board
 from stancelab.storage import StorageError
 from stancelab.ui.context import AppContext
 from stancelab.ui.main_window import MainWindow
 
 SIMULATED_BANNER = "Simulated board — no board connected"
+LOOKING_BANNER = "Looking for a board…"
 
 
 def choose_source(args, realtime: bool = True) -> tuple[Source, str | None]:
     """The source the arguments ask for (not opened) and the banner to show with it: the same
-    selector as the command line (stancelab.station.choice), every board word honoured."""
-    choice = BoardChoice.from_args(args)
-    chosen = choose_board(choice, realtime=realtime)
+    selector as the command line (stancelab.station.choice), every board word honoured.
+    Probing the ports takes up to 1.5 s: the app calls it on its worker."""
+    chosen = choose_board(BoardChoice.from_args(args), realtime=realtime)
+    return chosen.source, _banner(chosen)
+
+
+def _banner(chosen: Chosen) -> str | None:
     if chosen.source.kind != "simulated":
-        return chosen.source, None
-    return chosen.source, SIMULATED_BANNER if chosen.fallback else "Simulated board"
+        return None
+    return SIMULATED_BANNER if chosen.fallback else "Simulated board"
 
 
 def build_window(ctx: AppContext) -> MainWindow:
@@ -50,7 +55,9 @@ def build_window(ctx: AppContext) -> MainWindow:
     win.add_screen("Athletes", AthletesScreen(ctx))
     win.add_screen("Board", BoardScreen(ctx))
     win.add_screen("Export", ExportScreen(ctx))
-    ctx.athlete_changed.connect(lambda a: win.screens["Live"].set_athlete_foot(a.foot_length_mm))
+    # ctx.foot_length_mm, not the athlete's field: an athlete made on the command line may
+    # have no foot length (the app then draws the default foot).
+    ctx.athlete_changed.connect(lambda a: win.screens["Live"].set_athlete_foot(ctx.foot_length_mm))
     ctx.select_athlete(ctx.ensure_demo_athlete())
     return win
 
@@ -64,21 +71,39 @@ def settle_after_startup() -> None:
 
 
 def start_app(args, ctx: AppContext | None = None) -> tuple[AppContext, MainWindow, list[str]]:
-    """Build the window, recover recordings a crash left open, connect the board the arguments
-    ask for. Returns the messages the user must read (shown by :func:`tell_user`)."""
+    """Build the window, recover recordings a crash left open, and start connecting the board
+    the arguments ask for (see :func:`connect_at_start`: the board is attached once the event
+    loop runs). Returns the messages the user must read now (shown by :func:`tell_user`)."""
     ctx = ctx or AppContext()
     win = build_window(ctx)
     notes = [f"Recovered an interrupted recording: {rec.samples} samples kept "
              f"(trial {rec.trial_id}; see Results)."
              for rec in ctx.storage.recover_interrupted()]
-    try:
-        source, banner = choose_source(args, realtime=ctx.realtime)
-        ctx.connect_source(source)
-        win.set_banner(banner)
-    except SourceError as exc:
-        win.set_banner(f"No board: {exc}")
-        notes.append(f"{exc} You can also connect one on the Board screen.")
+    connect_at_start(ctx, win, args)
     return ctx, win, notes
+
+
+def connect_at_start(ctx: AppContext, win: MainWindow, args) -> None:
+    """The window shows "Looking for a board…" at once; the worker chooses the board (probing
+    the ports when no word names one) and opens it; then the board is attached and the banner
+    says what was found, or why none was (also told as a notice)."""
+    choice = BoardChoice.from_args(args)
+    ctx.board_choice = choice
+    win.set_banner(LOOKING_BANNER)
+    chosen: list[Chosen] = []
+
+    def make_source() -> Source:
+        chosen.append(choose_board(choice, realtime=ctx.realtime))
+        return chosen[-1].source
+
+    def failed(exc: Exception) -> None:
+        message = str(exc) if isinstance(exc, SourceError) else \
+            f"Could not open the board ({type(exc).__name__}: {exc})."
+        win.set_banner(f"No board: {message}")
+        tell_user(win, [f"{message} You can also connect one on the Board screen."])
+
+    ctx.connect_in_background(make_source, on_done=lambda _src: win.set_banner(
+        _banner(chosen[-1])), on_error=failed)
 
 
 def tell_user(win: MainWindow, notes: list[str]) -> QMessageBox | None:

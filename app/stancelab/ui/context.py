@@ -7,12 +7,18 @@ window for the banner.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Signal
 
-from stancelab.board.source import Source
+from stancelab.board.source import Source, SourceError
+from stancelab.station.choice import BoardChoice
 from stancelab.storage import Athlete, Storage
-from stancelab.ui.session import LiveSession
-from stancelab.ui.worker import Worker
+from stancelab.ui.session import LiveSession, close_source, start_source
+from stancelab.ui.worker import Task, Worker
 
 DEMO_ATHLETE = "Demo Runner"
 
@@ -35,6 +41,12 @@ class AppContext(QObject):
         #: Demo mode: on the simulated board, the virtual athlete follows the drill's cues.
         self.demo_autopilot = True
         self._db_session_ids: dict[int, int] = {}
+        #: The board words the app was started with (the Board screen's simulated board
+        #: keeps their seed and weak legs).
+        self.board_choice = BoardChoice()
+        self._connect_task: Task | None = None
+        self._unattached: set[Source] = set()
+        self._unattached_lock = threading.Lock()
 
     # -- athletes
     def ensure_demo_athlete(self) -> Athlete:
@@ -73,13 +85,70 @@ class AppContext(QObject):
 
     # -- board
     def connect_source(self, source: Source) -> None:
-        """Open and start ``source`` with its board's latest calibration. Raises SourceError."""
+        """Open and start ``source`` here, then drain it. Raises SourceError. Blocks for the
+        handshake: the screens use :meth:`connect_in_background`; tests and scripts this."""
+        self.session.attach(source)
+        self._attached(source)
+
+    def _attached(self, source: Source) -> None:
         from stancelab.station.calibrations import calibration_for
 
-        self.session.attach(source)
         self.session.calibration = calibration_for(self.storage, source.state)
         self._db_session_ids.clear()
         self.source_changed.emit(source)
+
+    @property
+    def connecting(self) -> bool:
+        return self._connect_task is not None
+
+    def connect_in_background(self, make_source: Callable[[], Source], *,
+                              on_done: Callable[[Source], None] | None = None,
+                              on_error: Callable[[Exception], None] | None = None) -> Task | None:
+        """Replace the board without blocking the UI: the current source stops being drained
+        at once; on the worker it is closed, ``make_source()`` (which may probe the ports)
+        builds the new one and its handshake runs; back on the UI thread it is attached and
+        ``on_done(source)`` called, or ``on_error(exception)`` (e.g. a SourceError worded for
+        the user). None when a connection is already under way."""
+        if self._connect_task is not None:
+            return None
+        old = self.session.release()
+
+        def open_new() -> Source:
+            if old is not None:
+                with contextlib.suppress(SourceError):   # a vanished board: closed anyway
+                    close_source(old)
+            src = make_source()
+            with self._unattached_lock:
+                self._unattached.add(src)   # closed by close() if nobody attaches it
+            start_source(src)
+            return src
+
+        def done(src: Source) -> None:
+            self._connect_task = None
+            with self._unattached_lock:
+                self._unattached.discard(src)
+            self.session.attach(src, started=True)
+            self._attached(src)
+            if on_done is not None:
+                on_done(src)
+
+        def failed(exc: Exception) -> None:
+            self._connect_task = None
+            self.source_changed.emit(None)
+            if on_error is not None:
+                on_error(exc)
+
+        self._connect_task = self.worker.submit(open_new, on_done=done, on_error=failed,
+                                                name="connect")
+        return self._connect_task
+
+    def simulated_board(self) -> Source:
+        """The simulated board the start-up words describe (--seed, --weak-left...)."""
+        from stancelab.station.choice import choose_board
+
+        words = dataclasses.replace(self.board_choice, simulate=True, port=None, gpio=None,
+                                    replay=None)
+        return choose_board(words, realtime=self.realtime).source
 
     def connect_simulated(self, **kwargs) -> Source:
         from stancelab.sim.simulated_board import SimulatedBoard
@@ -108,7 +177,12 @@ class AppContext(QObject):
             self.window.set_banner(text)
 
     def close(self) -> None:
-        self.worker.close()
+        self.worker.close()         # waits for a connection under way...
+        with self._unattached_lock:
+            orphans, self._unattached = list(self._unattached), set()
+        for src in orphans:         # ...whose board nobody will drain now
+            with contextlib.suppress(SourceError):
+                close_source(src)
         self.session.detach()
         self.storage.close()
 

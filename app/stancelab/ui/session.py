@@ -79,6 +79,24 @@ class RingBuffer:
         self._n = 0
 
 
+def start_source(source: Source) -> None:
+    """Open (the handshake) and start ``source``; closed again if starting fails."""
+    source.open()
+    try:
+        source.start()
+    except Exception:
+        source.close()
+        raise
+
+
+def close_source(source: Source) -> None:
+    """Stop and close ``source``; closed even when stopping fails (raises that error)."""
+    try:
+        source.stop()
+    finally:
+        source.close()
+
+
 class LiveSession(QObject):
     """Owns the source while the app runs. Emits one :class:`LiveFrame` per tick with data."""
 
@@ -112,15 +130,14 @@ class LiveSession(QObject):
         self.runner = None
 
     # -- lifecycle
-    def attach(self, source: Source, calibration: Calibration | None = None) -> None:
-        """Open and start ``source`` (closing any previous one). Raises SourceError."""
+    def attach(self, source: Source, calibration: Calibration | None = None, *,
+               started: bool = False) -> None:
+        """Open and start ``source`` (closing any previous one) and drain it. Raises
+        SourceError. ``started``: the caller opened and started it already, on a worker (a
+        serial handshake takes up to seconds): attaching is then quick."""
         self.detach()
-        source.open()
-        try:
-            source.start()
-        except Exception:
-            source.close()
-            raise
+        if not started:
+            start_source(source)
         self.source = source
         st = source.state
         self.calibration = calibration or default_calibration(st.board_id, st.firmware)
@@ -134,16 +151,21 @@ class LiveSession(QObject):
         self._emit_state()
 
     def detach(self) -> None:
+        """Stop draining and close the source (a serial board's STOP is a round trip)."""
+        src = self.release()
+        if src is not None:
+            close_source(src)
+
+    def release(self) -> Source | None:
+        """Stop draining and hand the source back still open, for the caller to close
+        elsewhere (a worker): the running drill is stopped, the views see no board."""
         self.stop_drill("the board was disconnected by the coach")
         self._timer.stop()
         src, self.source = self.source, None
         if src is not None:
             src.set_listener(None)
-            try:
-                src.stop()
-            finally:
-                src.close()
             self._emit_state()
+        return src
 
     # -- waking
     def _on_data(self) -> None:

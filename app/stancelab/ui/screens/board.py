@@ -62,8 +62,9 @@ class BoardScreen(QWidget):
         # connect
         self.ports = QComboBox()
         self.ports.setObjectName("ports")
-        refresh = QPushButton("Find boards")
-        refresh.clicked.connect(self.refresh_ports)
+        self._listing = None          # the worker task listing the ports
+        self.find_button = refresh = QPushButton("Find boards")
+        refresh.clicked.connect(lambda: self.refresh_ports())
         self.connect_button = QPushButton("Connect")
         self.connect_button.clicked.connect(self.connect_selected)
         self.connect_message = QLabel("")
@@ -151,37 +152,76 @@ class BoardScreen(QWidget):
             self.refresh_ports(probe=False)
 
     def refresh_ports(self, probe: bool = True) -> None:
+        """List the serial ports on the worker (probing asks each one IDENTIFY: up to 1.5 s);
+        the list fills in when it answers."""
         from stancelab.board.ports import list_ports
 
+        if self._listing is not None:
+            return
         self.ports.clear()
         self.ports.addItem("Simulated board", None)
-        try:
-            found = list_ports(probe=bool(probe))
-        except Exception as exc:  # noqa: BLE001 - port enumeration differs per OS
-            self.connect_message.setText(f"Could not list serial ports: {exc}")
-            found = []
+        if probe:
+            self.connect_message.setText("Looking for StanceLab boards…")
+        self._set_busy(True)
+        self._listing = self.ctx.worker.submit(list_ports, probe=bool(probe),
+                                               on_done=self._show_ports,
+                                               on_error=self._ports_failed, name="list ports")
+
+    def _show_ports(self, found) -> None:
+        self._listing = None
+        self._set_busy(False)
+        boards = 0
         for info in found:
             ident = getattr(info, "identity", None)
             text = info.device + (f" — StanceLab board {ident.board_id:08x}" if ident else
                                   f" — {info.description}")
             self.ports.addItem(text, info.device)
-            if ident is not None and self.ports.currentIndex() == 0:
-                self.ports.setCurrentIndex(self.ports.count() - 1)
+            if ident is not None:
+                boards += 1
+                if self.ports.currentIndex() == 0:
+                    self.ports.setCurrentIndex(self.ports.count() - 1)
+        if self.connect_message.text().startswith("Looking for"):
+            self.connect_message.setText(f"{boards} StanceLab board{'s' * (boards != 1)} "
+                                         f"found on {len(found)} serial port"
+                                         f"{'s' * (len(found) != 1)}.")
+
+    def _ports_failed(self, exc: Exception) -> None:   # port enumeration differs per OS
+        self._listing = None
+        self._set_busy(False)
+        self.connect_message.setText(f"Could not list serial ports: {exc}")
+
+    def _set_busy(self, busy: bool) -> None:
+        busy = busy or self._listing is not None or self.ctx.connecting
+        self.find_button.setEnabled(not busy)
+        self.connect_button.setEnabled(not busy)
 
     def connect_selected(self) -> None:
+        """Connect the chosen port (or the simulated board) on the worker: the handshake of a
+        slow board takes seconds; the screen says so and stays live meanwhile."""
         device = self.ports.currentData()
-        try:
-            if device is None:
-                self.ctx.connect_simulated()
-                self.connect_message.setText("Connected to the simulated board.")
-            else:
-                from stancelab.board.serial_board import SerialBoard
+        if device is None:
+            make, name = self.ctx.simulated_board, "the simulated board"
+        else:
+            from stancelab.board.serial_board import SerialBoard
 
-                self.ctx.connect_source(SerialBoard(device))
-                self.connect_message.setText(f"Connected to {device}.")
-                self.ctx.set_banner(None)
-        except SourceError as exc:
-            self.connect_message.setText(str(exc))
+            make, name = (lambda: SerialBoard(device)), device
+        if self.ctx.connect_in_background(
+                make, on_done=lambda src: self._connected(src, name),
+                on_error=self._connect_failed) is None:
+            self.connect_message.setText("A board is being connected already…")
+            return
+        self.connect_message.setText(f"Connecting to {name}…")
+        self._set_busy(True)
+
+    def _connected(self, src, name: str) -> None:
+        self._set_busy(False)
+        self.connect_message.setText(f"Connected to {name}.")
+        self.ctx.set_banner("Simulated board" if src.kind == "simulated" else None)
+
+    def _connect_failed(self, exc: Exception) -> None:
+        self._set_busy(False)
+        self.connect_message.setText(str(exc) if isinstance(exc, SourceError) else
+                                     f"Could not connect: {type(exc).__name__}: {exc}")
 
     def show_state(self, st) -> None:
         lab = self.status_labels
