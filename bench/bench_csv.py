@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stancelab import csvio
 from stancelab.calibration import Calibration
+from stancelab.files import csv_parse, csv_write
 from stancelab.storage import SampleArrays, Storage, quantise_us
 
 
@@ -36,7 +36,7 @@ def one_hour(n: int = 288_000):
                            quantise_us(5000.0 + i * 0.0125 + rng.random(n) * 0.004), counts,
                            np.zeros(n, np.int64), phase, target)
     cal = Calibration(board_id=3, offsets_counts=(2000.0, -1500.0, 800.0, 0.0))
-    derived = csvio.derived_columns(counts, cal, 50.0)
+    derived = csv_write.derived_columns(counts, cal, 50.0)
     meta = {"board_id": 3, "calibration": cal.to_dict(), "trials": 1, "trial.1.drill": "clock"}
     return meta, np.ones(n, np.int64), samples, derived
 
@@ -69,13 +69,13 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "hour.csv"
-        csvio.write_raw_csv(path, meta, trial, samples, derived)
+        csv_write.write_raw_csv(path, meta, trial, samples, derived)
         df = pd.read_csv(path, comment="#") if pd is not None else None
         w, r, r_core, pw, pr = [], [], [], [], []
         for _ in range(args.repeats):
-            timed(lambda: csvio.write_raw_csv(path, meta, trial, samples, derived), w)
-            back = timed(lambda: csvio.read_raw_csv(path), r)
-            timed(lambda: csvio.read_raw_csv(path, derived=False), r_core)
+            timed(lambda: csv_write.write_raw_csv(path, meta, trial, samples, derived), w)
+            back = timed(lambda: csv_parse.read_raw_csv(path), r)
+            timed(lambda: csv_parse.read_raw_csv(path, derived=False), r_core)
             if pd is not None:
                 timed(lambda: df.to_csv(Path(d) / "pd.csv", index=False), pw)
                 timed(lambda: pd.read_csv(path, comment="#"), pr)

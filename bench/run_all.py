@@ -149,7 +149,7 @@ def parse_csv(out, js):
     core = _num(r"stancelab import \(no derived cols\)\s+median\s+([\d.]+) ms", out)
     er = _num(r"export ratio pandas/stancelab: ([\d.]+)x", out)
     ir = _num(r"import ratio pandas/stancelab: ([\d.]+)x", out)
-    return [_le("1 h raw CSV import, all columns (csvio.read_raw_csv)",
+    return [_le("1 h raw CSV import, all columns (csv_parse.read_raw_csv)",
                 None if imp is None else imp / 1e3, "s", 0.2,
                 f"pandas.read_csv / ours = {ir}x" if ir else ""),
             _le("1 h raw CSV import as `stancelab import` reads it (counts, times, text; "

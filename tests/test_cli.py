@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from stancelab import csvio
 from stancelab.cli import main
+from stancelab.files import csv_parse
 from stancelab.storage import Storage
 
 
@@ -31,7 +31,7 @@ def test_record_export_import_round_trip(tmp_path, capsys):
     again = tmp_path / "again.csv"
     code, _, err = run(capsys, "export", "--session", "2", "--out", str(again))
     assert code == 0, err
-    a, b = csvio.read_raw_csv(out), csvio.read_raw_csv(again)
+    a, b = csv_parse.read_raw_csv(out), csv_parse.read_raw_csv(again)
     with Storage() as store:
         s1, s2 = store.read_samples(1), store.read_samples(2)
     assert s1.equals(s2) and len(s1) == 2400

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from stancelab import csvbytes, csvio
 from stancelab.calibration import Calibration, cop_from_forces
-from stancelab.csvio import CsvFormatError
+from stancelab.files import cop_trace, csv_bytes, csv_format, csv_parse, csv_write, transfer
+from stancelab.files.csv_format import CsvFormatError
 from stancelab.storage import SampleArrays, Storage, quantise_us
 from test_storage import make_samples
 
@@ -44,12 +44,12 @@ def recorded_session(store: Storage, n_trials=2, n=200, athlete="Ada Runner", ph
 def test_roundtrip_identical_samples_and_metadata(tmp_path):
     with Storage(tmp_path / "a.sqlite3") as a:
         s = recorded_session(a)
-        raw, _ = csvio.export_session(a, s.id, tmp_path / "out",
+        raw, _ = transfer.export_session(a, s.id, tmp_path / "out",
                                             athlete_fields=("name", "foot_length_mm", "notes"),
                                             analysis={"lowpass_hz": 10.0})
-        first = csvio.read_raw_csv(raw)
+        first = csv_parse.read_raw_csv(raw)
         with Storage(tmp_path / "b.sqlite3") as b:
-            sid = csvio.import_raw_csv(b, raw)
+            sid = transfer.import_raw_csv(b, raw)
             for ta, tb in zip(a.trials(s.id), b.trials(sid), strict=True):
                 assert a.read_samples(ta.id).equals(b.read_samples(tb.id))
                 assert (ta.drill, ta.leg, ta.condition, ta.settings, ta.status, ta.reason,
@@ -57,10 +57,10 @@ def test_roundtrip_identical_samples_and_metadata(tmp_path):
                        (tb.drill, tb.leg, tb.condition, tb.settings, tb.status, tb.reason,
                         tb.started, tb.ended, tb.metrics)
             assert b.athletes()[0].name == "Ada Runner"
-            raw2, _ = csvio.export_session(b, sid, tmp_path / "again",
+            raw2, _ = transfer.export_session(b, sid, tmp_path / "again",
                                            athlete_fields=("name", "foot_length_mm", "notes"),
                                            analysis={"lowpass_hz": 10.0})
-    second = csvio.read_raw_csv(raw2)
+    second = csv_parse.read_raw_csv(raw2)
     first.metadata.pop("exported")
     second.metadata.pop("exported")
     assert first.metadata == second.metadata
@@ -81,8 +81,8 @@ def test_derived_columns_match_the_calibration(tmp_path):
         cal = store.calibration(s.calibration_id)
         counts = store.read_samples(store.trials(s.id)[0].id).counts
         threshold = float(np.median(cal.forces_n(counts).sum(1)))  # half the rows below
-        raw, _ = csvio.export_session(store, s.id, tmp_path, min_load_n=threshold)
-        got = csvio.read_raw_csv(raw)
+        raw, _ = transfer.export_session(store, s.id, tmp_path, min_load_n=threshold)
+        got = csv_parse.read_raw_csv(raw)
     forces = cal.forces_n(got.samples.counts)
     total, x, y = cop_from_forces(forces, cal.geometry, threshold)
     assert np.allclose(got.derived["cop_y_mm"], y, atol=5e-3, equal_nan=True)
@@ -96,10 +96,10 @@ def test_derived_columns_match_the_calibration(tmp_path):
 def test_pandas_reads_it_with_comment_hash(tmp_path):
     with Storage(tmp_path / "a.sqlite3") as store:
         s = recorded_session(store)
-        raw, summary = csvio.export_session(store, s.id, tmp_path)
+        raw, summary = transfer.export_session(store, s.id, tmp_path)
         samples = store.read_samples(store.trials(s.id)[0].id)
     df = pd.read_csv(raw, comment="#")
-    assert list(df.columns) == list(csvio.COLUMN_NAMES)
+    assert list(df.columns) == list(csv_format.COLUMN_NAMES)
     assert len(df) == 400
     assert df["fr_counts"].dtype.kind == "i" and (df["fr_counts"] < 0).all()  # negatives stay
     assert df["fr_counts"].iloc[0] == samples.counts[0, 1]
@@ -114,7 +114,7 @@ def test_pandas_reads_it_with_comment_hash(tmp_path):
 def test_no_cell_starts_with_a_formula_character(tmp_path):
     with Storage(tmp_path / "a.sqlite3") as store:
         s = recorded_session(store)
-        raw, summary = csvio.export_session(store, s.id, tmp_path, athlete_fields=("notes",))
+        raw, summary = transfer.export_session(store, s.id, tmp_path, athlete_fields=("notes",))
     import csv
     for path in (raw, summary):
         with open(path, newline="", encoding="utf-8") as f:
@@ -137,9 +137,9 @@ def test_any_text_cell_survives(tmp_path_factory, texts):
     samples = SampleArrays(np.arange(n), quantise_us(np.arange(n) * 0.0125),
                            quantise_us(np.arange(n) * 0.0125 + 3.0), np.ones((n, 4), np.int64),
                            np.zeros(n, np.int64), _obj(texts), _obj(texts[::-1]))
-    derived = {c: np.full(n, np.nan) for c in csvio.DERIVED_COLUMNS}
-    csvio.write_raw_csv(path, {"note": "x"}, np.ones(n, np.int64), samples, derived)
-    got = csvio.read_raw_csv(path)
+    derived = {c: np.full(n, np.nan) for c in csv_format.DERIVED_COLUMNS}
+    csv_write.write_raw_csv(path, {"note": "x"}, np.ones(n, np.int64), samples, derived)
+    got = csv_parse.read_raw_csv(path)
     assert list(got.samples.phase) == texts
     assert list(got.samples.target) == texts[::-1]
 
@@ -156,17 +156,17 @@ def _obj(values):
                     lambda kids: st.lists(kids, max_size=3)
                     | st.dictionaries(st.text(max_size=5), kids, max_size=3), max_leaves=8))
 def test_metadata_values_roundtrip(value):
-    text = csvio.encode_meta_value(value)
+    text = csv_format.encode_meta_value(value)
     assert "\n" not in text and "\r" not in text
     assert "," not in text or not isinstance(value, str)
-    assert csvio.decode_meta_value(text) == value or (
-        isinstance(value, float) and math.isclose(csvio.decode_meta_value(text), value))
+    assert csv_format.decode_meta_value(text) == value or (
+        isinstance(value, float) and math.isclose(csv_format.decode_meta_value(text), value))
 
 
 def _raw_file(tmp_path, n=50, phases=("hold", "reach", "-back", "=x")):
     with Storage(tmp_path / "a.sqlite3") as store:
         s = recorded_session(store, n_trials=1, n=n, phases=phases)
-        raw, _ = csvio.export_session(store, s.id, tmp_path)
+        raw, _ = transfer.export_session(store, s.id, tmp_path)
     return raw
 
 
@@ -193,7 +193,7 @@ def test_import_errors_name_the_line(tmp_path, mutate, message):
     line = _data_line(raw, 10)
     _edit(raw, line, mutate)
     with pytest.raises(CsvFormatError, match=f"line {line}: {message}"):
-        csvio.read_raw_csv(raw)
+        csv_parse.read_raw_csv(raw)
 
 
 def test_line_numbers_count_lines_inside_quoted_cells(tmp_path):
@@ -203,7 +203,7 @@ def test_line_numbers_count_lines_inside_quoted_cells(tmp_path):
     lines[k] = lines[k].replace(",hold,", ",hold,extra,")
     raw.write_text("\n".join(lines))
     with pytest.raises(CsvFormatError, match=f"line {k + 1}: expected 18 fields, found 19"):
-        csvio.read_raw_csv(raw)
+        csv_parse.read_raw_csv(raw)
 
 
 def test_duplicate_row_is_reported(tmp_path):
@@ -213,7 +213,7 @@ def test_duplicate_row_is_reported(tmp_path):
     lines.insert(k, lines[k - 1])
     raw.write_text("\n".join(lines))
     with pytest.raises(CsvFormatError, match=f"line {k + 1}: duplicate sample"):
-        csvio.read_raw_csv(raw)
+        csv_parse.read_raw_csv(raw)
 
 
 def test_header_problems(tmp_path):
@@ -222,16 +222,16 @@ def test_header_problems(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(text.replace("# format: stancelab-raw-csv", "# format: other"))
     with pytest.raises(CsvFormatError, match="not a StanceLab raw CSV"):
-        csvio.read_raw_csv(bad)
+        csv_parse.read_raw_csv(bad)
     bad.write_text(text.replace(",total_n,", ",total_kg,"))
     with pytest.raises(CsvFormatError, match="'total_kg' has the wrong unit; expected 'total_n'"):
-        csvio.read_raw_csv(bad)
+        csv_parse.read_raw_csv(bad)
     bad.write_text(text.replace(",status,", ",stat,"))
     with pytest.raises(CsvFormatError, match="column 'status' is missing"):
-        csvio.read_raw_csv(bad)
+        csv_parse.read_raw_csv(bad)
     bad.write_text(text.replace("# format_version: 1", "# format_version: 9"))
     with pytest.raises(CsvFormatError, match="newer"):
-        csvio.read_raw_csv(bad)
+        csv_parse.read_raw_csv(bad)
 
 
 def test_failed_import_writes_nothing(tmp_path):
@@ -240,7 +240,7 @@ def test_failed_import_writes_nothing(tmp_path):
     _edit(raw, line, lambda ln: ln.replace(ln.split(",")[5], "x"))
     with Storage(tmp_path / "b.sqlite3") as b:
         with pytest.raises(CsvFormatError, match=f"line {line}"):
-            csvio.import_raw_csv(b, raw)
+            transfer.import_raw_csv(b, raw)
         assert b.sessions() == [] and b.athletes() == []
 
 
@@ -256,8 +256,8 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        csvio.write_raw_csv(target, {}, np.ones(n, np.int64), samples,
-                            {c: np.zeros(n) for c in csvio.DERIVED_COLUMNS}, progress=boom)
+        csv_write.write_raw_csv(target, {}, np.ones(n, np.int64), samples,
+                            {c: np.zeros(n) for c in csv_format.DERIVED_COLUMNS}, progress=boom)
     assert target.read_text() == "precious"
     assert list(tmp_path.iterdir()) == [target]
 
@@ -266,7 +266,7 @@ def test_progress_is_reported(tmp_path):
     with Storage(tmp_path / "a.sqlite3") as store:
         s = recorded_session(store, n_trials=1, n=120_000)
         calls = []
-        csvio.export_session(store, s.id, tmp_path, progress=lambda d, t: calls.append((d, t)))
+        transfer.export_session(store, s.id, tmp_path, progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (120_000, 120_000) and len(calls) >= 3
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
@@ -274,7 +274,7 @@ def test_progress_is_reported(tmp_path):
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..", "C:\\Windows\\x", "CON", "",
                                   "a/b\\c:d*e?f", "Zoë O'Brien"])
 def test_file_names_stay_in_the_folder(tmp_path, name):
-    stem = csvio.safe_filename(name)
+    stem = csv_write.safe_filename(name)
     assert stem and "/" not in stem and "\\" not in stem and not stem.startswith(".")
     assert (tmp_path / f"{stem}.csv").resolve().parent == tmp_path.resolve()
     assert stem.upper() != "CON"
@@ -283,7 +283,7 @@ def test_file_names_stay_in_the_folder(tmp_path, name):
 def test_export_uses_sanitised_athlete_name(tmp_path):
     with Storage(tmp_path / "a.sqlite3") as store:
         s = recorded_session(store, n_trials=1, n=10, athlete="../../Evil, =1+1")
-        raw, summary = csvio.export_session(store, s.id, tmp_path / "out")
+        raw, summary = transfer.export_session(store, s.id, tmp_path / "out")
     assert raw.parent == tmp_path / "out" and summary.parent == tmp_path / "out"
     assert raw.name.startswith("Evil_1_1_")
 
@@ -291,16 +291,16 @@ def test_export_uses_sanitised_athlete_name(tmp_path):
 def test_load_xy_csv(tmp_path):
     p = tmp_path / "cop.csv"
     p.write_text("# from a force plate\nt_s,x_mm,y_mm\n0.00,1.5,-2\n0.01,1.6,-2.5\n")
-    t, x, y = csvio.load_xy_csv(p)
+    t, x, y = cop_trace.load_xy_csv(p)
     assert t.tolist() == [0.0, 0.01] and x.tolist() == [1.5, 1.6] and y.tolist() == [-2, -2.5]
     p.write_text("0,1,2\n0.1,3,4\n")
-    assert csvio.load_xy_csv(p)[2].tolist() == [2, 4]
+    assert cop_trace.load_xy_csv(p)[2].tolist() == [2, 4]
     p.write_text("t,x_cm,y_cm\n0,1,2\n")
     with pytest.raises(CsvFormatError, match="another unit"):
-        csvio.load_xy_csv(p)
+        cop_trace.load_xy_csv(p)
     p.write_text("t,x,y\n0,1,2\n0,1,2\n")
     with pytest.raises(CsvFormatError, match="not increasing"):
-        csvio.load_xy_csv(p)
+        cop_trace.load_xy_csv(p)
 
 
 # --- fast byte parser against the general one, and the size limits -----------------------
@@ -323,13 +323,13 @@ def test_fast_parser_agrees_with_the_general_one_or_declines(fields, decimals):
     general parser does; canonical fields (what we write) it must accept."""
     fields = [f.replace(",", "") for f in fields]
     data = ("\n".join(fields) + "\n").encode()
-    u = csvbytes.padded(data)
+    u = csv_bytes.padded(data)
     ends = np.flatnonzero(u == 10)
-    starts = np.concatenate([[csvbytes.PAD], ends[:-1] + 1])
-    fast = csvbytes.parse_fixed(u, csvbytes.words(u), starts, ends, decimals)
+    starts = np.concatenate([[csv_bytes.PAD], ends[:-1] + 1])
+    fast = csv_bytes.parse_fixed(u, csv_bytes.words(u), starts, ends, decimals)
     lines = np.arange(len(fields))
     try:
-        general = csvio._parse_numbers(u, starts, ends, decimals, "x", lines, "f")
+        general = csv_parse._parse_numbers(u, starts, ends, decimals, "x", lines, "f")
     except CsvFormatError:
         general = None
     if fast is not None:
@@ -356,33 +356,33 @@ def _fixed_text(v: float, decimals: int) -> str:
 def test_formatted_numbers_read_back(values, decimals):
     """Writer and fast reader agree for every value a float keeps exactly at these decimals."""
     values = np.array(values)
-    blocks = np.hstack(csvbytes.format_fixed(values, decimals))
+    blocks = np.hstack(csv_bytes.format_fixed(values, decimals))
     text = b"".join(bytes(r[r != 0]) + b"\n" for r in blocks)
     assert [x.decode() for x in text.split(b"\n")[:-1]] == \
         [_fixed_text(v, decimals) for v in values]
-    u = csvbytes.padded(text)
+    u = csv_bytes.padded(text)
     ends = np.flatnonzero(u == 10)
-    starts = np.concatenate([[csvbytes.PAD], ends[:-1] + 1])
-    value, empty = csvbytes.parse_fixed(u, csvbytes.words(u), starts, ends, decimals)
+    starts = np.concatenate([[csv_bytes.PAD], ends[:-1] + 1])
+    value, empty = csv_bytes.parse_fixed(u, csv_bytes.words(u), starts, ends, decimals)
     assert np.array_equal(empty, np.isnan(values))
     expect = np.round(np.where(np.isnan(values), 0, values) * 10.0 ** decimals)
     assert np.array_equal(value[~empty], expect[~empty].astype(np.int64))
 
 
 def test_many_chunks_crlf_and_no_final_newline(tmp_path, monkeypatch):
-    monkeypatch.setattr(csvio, "_READ_CHUNK_BYTES", 2000)   # ~20 chunks of whole lines
+    monkeypatch.setattr(csv_parse, "_READ_CHUNK_BYTES", 2000)   # ~20 chunks of whole lines
     raw = _raw_file(tmp_path, n=300)
-    want = csvio.read_raw_csv(raw)
+    want = csv_parse.read_raw_csv(raw)
     crlf = tmp_path / "crlf.csv"
     crlf.write_bytes(raw.read_bytes().replace(b"\n", b"\r\n").rstrip(b"\r\n"))
-    got = csvio.read_raw_csv(crlf)
+    got = csv_parse.read_raw_csv(crlf)
     assert got.samples.equals(want.samples)
     assert all(np.array_equal(got.derived[k], want.derived[k], equal_nan=True)
-               for k in csvio.DERIVED_COLUMNS)
+               for k in csv_format.DERIVED_COLUMNS)
     line = _data_line(raw, 250)                              # an error deep in a later chunk
     _edit(raw, line, lambda ln: ln.replace(ln.split(",")[6], "12x"))
     with pytest.raises(CsvFormatError, match=f"line {line}: bl_counts must be a whole number"):
-        csvio.read_raw_csv(raw)
+        csv_parse.read_raw_csv(raw)
 
 
 def test_hand_edited_numbers_still_read(tmp_path):
@@ -390,7 +390,7 @@ def test_hand_edited_numbers_still_read(tmp_path):
     raw = _raw_file(tmp_path)
     line = _data_line(raw, 3)
     _edit(raw, line, lambda ln: ",".join(ln.split(",")[:8] + ["12.5"] + ln.split(",")[9:]))
-    got = csvio.read_raw_csv(raw)
+    got = csv_parse.read_raw_csv(raw)
     assert got.derived["fl_n"][3] == 12.5
 
 
@@ -402,26 +402,26 @@ def test_a_huge_file_is_refused_before_reading(tmp_path):
     with open(big, "r+b") as f:
         f.truncate(1_000_000_000)
     with pytest.raises(CsvFormatError, match=r"1000 MB, more than the 256 MB import limit"):
-        csvio.read_raw_csv(big)
+        csv_parse.read_raw_csv(big)
     with Storage(tmp_path / "b.sqlite3") as b:
         with pytest.raises(CsvFormatError, match="import limit"):
-            csvio.import_raw_csv(b, big)
+            transfer.import_raw_csv(b, big)
         assert b.sessions() == []
 
 
 def test_limits_are_configurable_and_exact(tmp_path, monkeypatch):
     raw = _raw_file(tmp_path, n=100)
     size = raw.stat().st_size
-    assert len(csvio.read_raw_csv(raw, max_bytes=size).samples) == 100
+    assert len(csv_parse.read_raw_csv(raw, max_bytes=size).samples) == 100
     with pytest.raises(CsvFormatError, match="import limit"):
-        csvio.read_raw_csv(raw, max_bytes=size - 1)
-    assert len(csvio.read_raw_csv(raw, max_rows=100).samples) == 100
-    monkeypatch.setattr(csvio, "_READ_CHUNK_BYTES", 1000)  # refused after a few chunks
+        csv_parse.read_raw_csv(raw, max_bytes=size - 1)
+    assert len(csv_parse.read_raw_csv(raw, max_rows=100).samples) == 100
+    monkeypatch.setattr(csv_parse, "_READ_CHUNK_BYTES", 1000)  # refused after a few chunks
     with pytest.raises(CsvFormatError, match="more than 99 rows"):
-        csvio.read_raw_csv(raw, max_rows=99)
-    monkeypatch.setattr(csvio, "MAX_RAW_CSV_ROWS", 50)
+        csv_parse.read_raw_csv(raw, max_rows=99)
+    monkeypatch.setattr(csv_parse, "MAX_RAW_CSV_ROWS", 50)
     with pytest.raises(CsvFormatError, match="more than 50 rows"):
-        csvio.read_raw_csv(raw)
+        csv_parse.read_raw_csv(raw)
 
 
 def test_empty_and_truncated_files(tmp_path):
@@ -430,22 +430,22 @@ def test_empty_and_truncated_files(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"")
     with pytest.raises(CsvFormatError, match="empty"):
-        csvio.read_raw_csv(bad)
+        csv_parse.read_raw_csv(bad)
     bad.write_bytes(text[:text.index(b"\ntrial,")])           # header cut off
     with pytest.raises(CsvFormatError, match="no column header line"):
-        csvio.read_raw_csv(bad)
+        csv_parse.read_raw_csv(bad)
     cut = text[:len(text) - 40]                               # last row cut mid-way
     bad.write_bytes(cut)
     last_line = cut.count(b"\n") + 1
     with pytest.raises(CsvFormatError, match=f"line {last_line}: expected 18 fields"):
-        csvio.read_raw_csv(bad)
+        csv_parse.read_raw_csv(bad)
 
 
 def test_file_cut_at_a_line_end_is_refused(tmp_path):
     raw = _raw_file(tmp_path, n=100)
-    assert csvio.read_raw_csv(raw).metadata["trial.1.samples"] == 100
+    assert csv_parse.read_raw_csv(raw).metadata["trial.1.samples"] == 100
     data = raw.read_bytes()
     raw.write_bytes(data[:data.rfind(b"\n", 0, len(data) - 1000) + 1])   # whole rows missing
     with pytest.raises(CsvFormatError, match=r"trial 1 has \d+ rows but the header says 100; "
                                              r"the file is incomplete"):
-        csvio.read_raw_csv(raw)
+        csv_parse.read_raw_csv(raw)

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from stancelab import cli, csvio
+from stancelab import cli
 from stancelab.cli.drill_commands import analyze_file
+from stancelab.files import csv_format, transfer
 from stancelab.storage import Storage
 
 
@@ -19,9 +20,9 @@ def test_run_drill_quiet_then_analyze_its_export(capsys, tmp_path):
     assert trial["status"] == "completed" and trial["metrics"]["ellipse95_area_mm2"] > 0
     with Storage() as store:
         folder = tmp_path / "export"
-        csvio.export_session(store, out["session_id"], folder)
+        transfer.export_session(store, out["session_id"], folder)
     files = sorted(folder.rglob("*.csv"))
-    raw = [f for f in files if csvio.FORMAT_NAME.encode() in f.read_bytes()[:4096]]
+    raw = [f for f in files if csv_format.FORMAT_NAME.encode() in f.read_bytes()[:4096]]
     assert raw, files
     (result,) = analyze_file(raw[0], "none")
     assert result["part"] == "active phase"

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stancelab import csvio
 from stancelab.board.source import Sample
 from stancelab.cli import main
+from stancelab.files import csv_format, csv_parse, csv_write, transfer
 from stancelab.storage import Storage
 
 HOSTILE = ["=HYPERLINK(\"http://evil\",\"x\")", "+1+1", "-2+3", "@SUM(A1:A9)",
@@ -50,7 +50,7 @@ def raw(tmp_path):
     """A two-trial raw CSV export, made in a separate database."""
     with Storage(tmp_path / "source.sqlite3") as store:
         s = make_session(store)
-        path, _ = csvio.export_session(store, s.id, tmp_path / "export")
+        path, _ = transfer.export_session(store, s.id, tmp_path / "export")
     return path
 
 
@@ -76,7 +76,7 @@ def edit_line(path: Path, line_no: int, fn) -> None:
 
 def field(line: str, name: str, value: str) -> str:
     cells = line.split(",")
-    cells[csvio.COLUMN_NAMES.index(name)] = value
+    cells[csv_format.COLUMN_NAMES.index(name)] = value
     return ",".join(cells)
 
 
@@ -236,7 +236,7 @@ def test_hostile_text_never_reaches_a_spreadsheet_as_a_formula(tmp_path, capsys)
         assert not bad, f"{path.name}: {bad[:5]}"
         assert any("HYPERLINK" in c for c in cells)   # the text is there, only defused
     # Defused, not lost: the import gives back the exact text.
-    got = csvio.read_raw_csv(raw)
+    got = csv_parse.read_raw_csv(raw)
     assert list(got.samples.phase) == [HOSTILE[i % len(HOSTILE)] for i in range(n)]
     assert got.metadata["athlete.name"] == HOSTILE[0]
     assert got.metadata["athlete.notes"] == HOSTILE[1]
@@ -255,10 +255,10 @@ def test_file_names_from_athlete_names_stay_in_the_chosen_folder(tmp_path):
         for k, name in enumerate(NAMES):
             s = make_session(store, name=name if name.strip() else f"blank {k}", n=10, trials=1)
             if not name.strip():   # storage refuses blank names; the file name fallback is
-                stem = csvio.safe_filename(name)   # still checked here
+                stem = csv_write.safe_filename(name)   # still checked here
                 assert stem and "/" not in stem
                 continue
-            made += csvio.export_session(store, s.id, out)
+            made += transfer.export_session(store, s.id, out)
     created = {p for p in tmp_path.rglob("*")} - before
     files = [p for p in created if p.is_file() and p.suffix == ".csv"]
     assert sorted(files) == sorted(set(made)) and len(files) == 2 * (len(NAMES) - 1)

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from stancelab import csvio
 from stancelab.board.source import SourceError
+from stancelab.files import transfer
 from stancelab.station.replay import ReplayBoard
 from stancelab.storage import Storage
 from test_csvio import recorded_session
@@ -17,7 +17,7 @@ from test_csvio import recorded_session
 def exported(tmp_path):
     with Storage(tmp_path / "a.sqlite3") as store:
         s = recorded_session(store, n_trials=2, n=300, phases=("hold",))
-        raw, _ = csvio.export_session(store, s.id, tmp_path)
+        raw, _ = transfer.export_session(store, s.id, tmp_path)
         recorded = [store.read_samples(t.id) for t in store.trials(s.id)]
     return raw, recorded
 

@@ -168,15 +168,16 @@ def _include_fields(spec: str) -> list[str]:
 
 def _export(store, session_id: int, out: str, include: list[str], trial_ids=None,
             summary: str | None = None) -> None:
-    from stancelab import csvio
+    from stancelab.files.csv_format import CsvFormatError
+    from stancelab.files.transfer import export_session
 
     prog = Progress(1.0, unit="")
     try:
-        csvio.export_session(store, session_id, None, trial_ids=trial_ids,
-                             athlete_fields=include, raw_path=out, summary_path=summary,
-                             progress=lambda done, total: prog.update(
-                                 done / total if total else 1.0, f"{done} rows"))
-    except csvio.CsvFormatError as e:
+        export_session(store, session_id, None, trial_ids=trial_ids,
+                       athlete_fields=include, raw_path=out, summary_path=summary,
+                       progress=lambda done, total: prog.update(
+                           done / total if total else 1.0, f"{done} rows"))
+    except CsvFormatError as e:
         raise UserError(str(e)) from None
     finally:
         prog.finish()
@@ -205,13 +206,14 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from stancelab import csvio
+    from stancelab.files.csv_format import CsvFormatError
+    from stancelab.files.transfer import import_raw_csv
 
     store = open_store()
     athlete_id = store.get_or_add_athlete(args.athlete).id if args.athlete else None
     try:
-        session_id = csvio.import_raw_csv(store, args.file, athlete_id=athlete_id)
-    except csvio.CsvFormatError as e:
+        session_id = import_raw_csv(store, args.file, athlete_id=athlete_id)
+    except CsvFormatError as e:
         raise UserError(str(e)) from None
     except FileNotFoundError:
         raise UserError(f"no file {args.file!r}; check the path") from None

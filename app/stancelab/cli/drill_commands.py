@@ -211,8 +211,10 @@ def _defined_span(t, x, y):
 def analyze_file(path, filter_name: str = "default") -> list[dict]:
     """Sway metrics of each trial of a raw CSV (its ACTIVE part when phases were recorded),
     or of a plain t, x, y trace in s and mm."""
-    from stancelab import csvio
     from stancelab.analysis import sway_metrics
+    from stancelab.files.cop_trace import load_xy_csv
+    from stancelab.files.csv_format import FORMAT_NAME, CsvFormatError
+    from stancelab.files.csv_parse import read_raw_csv
 
     settings = _analysis_settings(filter_name)
     path = Path(path)
@@ -223,8 +225,8 @@ def analyze_file(path, filter_name: str = "default") -> list[dict]:
         raise UserError(f"cannot read {path}: {e.strerror or e}") from None
     parts = []
     try:
-        if csvio.FORMAT_NAME.encode() in head:
-            raw = csvio.read_raw_csv(path)
+        if FORMAT_NAME.encode() in head:
+            raw = read_raw_csv(path)
             for number in raw.trial_numbers():
                 m = raw.trial == number
                 t = raw.samples.t_s[m]
@@ -236,9 +238,9 @@ def analyze_file(path, filter_name: str = "default") -> list[dict]:
                     t, x, y = t[active], x[active], y[active]
                 parts.append((number, used, t, x, y))
         else:
-            t, x, y = csvio.load_xy_csv(path)
+            t, x, y = load_xy_csv(path)
             parts.append((1, "whole file", t, x, y))
-    except csvio.CsvFormatError as e:
+    except CsvFormatError as e:
         raise UserError(str(e)) from None
     out = []
     for number, used, t, x, y in parts:

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from stancelab.board.source import SourceError
     from stancelab.calibration import CalibrationError
-    from stancelab.csvio import CsvFormatError
+    from stancelab.files.csv_format import CsvFormatError
     from stancelab.storage import StorageError
 
     parser = build_parser()

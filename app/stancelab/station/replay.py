@@ -14,7 +14,8 @@ from collections import deque
 from pathlib import Path
 
 from stancelab.board.source import Sample, Source, SourceError, now_s
-from stancelab.csvio import CsvFormatError, RawCsv, read_raw_csv
+from stancelab.files.csv_format import CsvFormatError, RawCsv
+from stancelab.files.csv_parse import read_raw_csv
 
 _MAX_GAP_S = 1.0  # pauses between trials are shortened to this in real-time replay
 

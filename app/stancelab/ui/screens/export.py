@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stancelab import csvio, paths
+from stancelab import paths
+from stancelab.files import csv_write, transfer
 from stancelab.storage import StorageError
 from stancelab.ui import trialdata as td
 
@@ -102,7 +103,7 @@ class ExportScreen(QWidget):
         return []
 
     def _stem(self) -> str:
-        return csvio.safe_filename(self.ctx.athlete.name if self.ctx.athlete else "athlete")
+        return csv_write.safe_filename(self.ctx.athlete.name if self.ctx.athlete else "athlete")
 
     # -- exports
     def export_session(self) -> list[Path]:
@@ -111,8 +112,9 @@ class ExportScreen(QWidget):
             self.message.setText("No session with trials yet: run a drill first.")
             return []
         try:
-            raw, summary = csvio.export_session(self.ctx.storage,
-                                                item.data(Qt.ItemDataRole.UserRole), self._out())
+            raw, summary = transfer.export_session(self.ctx.storage,
+                                                   item.data(Qt.ItemDataRole.UserRole),
+                                                   self._out())
         except (OSError, StorageError) as exc:
             return self._fail(exc)
         return self._done([raw, summary])
@@ -125,8 +127,8 @@ class ExportScreen(QWidget):
             self.message.setText("No trials yet: run a drill first.")
             return []
         try:
-            path = csvio.write_summary_csv(self._out() / f"{self._stem()}_all_summary.csv",
-                                           self.ctx.storage, ids, {"athlete": a.name})
+            path = csv_write.write_summary_csv(self._out() / f"{self._stem()}_all_summary.csv",
+                                               self.ctx.storage, ids, {"athlete": a.name})
         except (OSError, StorageError) as exc:
             return self._fail(exc)
         return self._done([path])
