@@ -7,6 +7,8 @@ target as it arrives; each trial is stored with its settings, status, reason and
 
 from __future__ import annotations
 
+import contextlib
+
 from stancelab.drills.base import Drill
 from stancelab.drills.events import DrillWarning, Event, TrialDone, TrialStarted
 from stancelab.health import HealthMonitor
@@ -133,12 +135,12 @@ class DrillRunner:
 
     # ------------------------------------------------------------------ storage
     def commit_pending(self) -> None:
-        """Commit the sample writer's open transaction.
+        """Commit what the sample writers were handed, and wait for it.
 
-        SQLite has one writer at a time and the writer holds its transaction open for up to
-        ``commit_interval_s``; anything in this process that writes through another connection
-        (the Storage) must call this first, or it waits for the busy timeout on a lock that
-        only this thread could release."""
+        SQLite has one writer at a time and a sample writer's thread holds its transaction open
+        for up to ``commit_interval_s``; a trial boundary written through the Storage right
+        after would wait for it, so boundaries call this first. (Poll never waits otherwise:
+        writers insert and commit on their own threads.)"""
         for w in self._writers.values():
             w.commit()
 
@@ -180,9 +182,15 @@ class DrillRunner:
         elif isinstance(e, TrialDone):
             r = e.result
             writer = self._writers.pop(r.index, None)
-            if writer is not None:
-                writer.close()
             tid = self.trial_ids.get(r.index)
+            if writer is not None:
+                try:
+                    writer.close()
+                except Exception as exc:
+                    # The writer thread could not save the trial's last samples (disk full):
+                    # store why, then let the error stop the run.
+                    self._finish_unsaved(tid, exc)
+                    raise
             if tid is not None:
                 flags = self.health.quality_flags(r.t_start_s, r.t_end_s)
                 metrics, reason = dict(r.metrics), r.reason
@@ -198,3 +206,11 @@ class DrillRunner:
                 with self.store.transaction():
                     self.store.update_metrics(tid, metrics)
                     self.store.finish_trial(tid, r.status, reason)
+
+    def _finish_unsaved(self, tid: int | None, exc: Exception) -> None:
+        if tid is None:
+            return
+        # The database may be failing still: then the trial stays 'recording' and the next
+        # start marks it interrupted (recover_interrupted).
+        with contextlib.suppress(Exception):
+            self.store.finish_trial(tid, "interrupted", f"could not write to the database: {exc}")
