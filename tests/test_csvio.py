@@ -108,6 +108,8 @@ def test_pandas_reads_it_with_comment_hash(tmp_path):
     assert df["phase"].iloc[9] == "#3 target"            # '#' inside a quoted cell survives
     sm = pd.read_csv(summary, comment="#")
     assert sm["path_length_mm"].tolist() == [400.5, 401.5]
+    assert sm["samples"].tolist() == [200, 200] and sm["trial"].tolist() == [1, 2]
+    assert sm["status"].tolist() == ["completed", "aborted"]
     assert sm["reason"].iloc[1].startswith("athlete stepped off")
 
 

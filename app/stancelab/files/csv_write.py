@@ -2,6 +2,7 @@
 
 Rows are formatted as a byte matrix (csv_bytes.format_fixed), so an hour of samples is a few
 dozen numpy operations; a file appears under its name only once it is complete (atomic_write).
+The summary is built from trials and row counts the caller already has, one row per trial.
 Imports neither the database nor the UI (transfer.py reads from the Storage).
 """
 
@@ -154,13 +155,16 @@ def _flatten(prefix: str, value, out: dict) -> None:
         out[prefix] = value
 
 
-def write_summary_csv(path: str | Path, store, trial_ids: Sequence[int],
+def write_summary_csv(path: str | Path, trials: Sequence, sample_counts: Sequence[int],
                       metadata: dict | None = None) -> Path:
-    """One row per trial; metric columns keep their names, which carry units (``_mm``...)."""
+    """One row per trial; metric columns keep their names, which carry units (``_mm``...).
+
+    ``trials`` are the stored trials (drill, leg, condition, status, reason, started, ended,
+    metrics) in file order and ``sample_counts`` their rows: nothing is read again here."""
+    if len(trials) != len(sample_counts):
+        raise ValueError(f"{len(trials)} trials but {len(sample_counts)} sample counts")
     rows = []
-    for number, tid in enumerate(trial_ids, 1):
-        t = store.trial(tid)
-        n = store.sample_count(tid)
+    for number, (t, n) in enumerate(zip(trials, sample_counts), 1):
         row = {"trial": number, "drill": t.drill, "leg": t.leg, "condition": t.condition,
                "status": t.status, "reason": t.reason, "started": t.started, "ended": t.ended,
                "samples": n}

@@ -2,7 +2,8 @@
 
 The only module of stancelab.files that imports the database: the format, the reader and the
 writer work on arrays and plain values, so the replay board and the analysis command read a
-raw CSV without opening a database.
+raw CSV without opening a database. An export reads each trial and its samples once; the
+summary CSV is made from what the raw file was made from.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from stancelab.files.csv_write import (
 )
 from stancelab.storage import SampleArrays, Storage, now_iso
 
+_TRIAL_KEYS = ("drill", "leg", "condition", "settings", "status", "reason", "started", "ended",
+               "metrics")
+
 
 def export_session(store: Storage, session_id: int, folder: str | Path, *,
                    trial_ids: Sequence[int] | None = None,
@@ -38,65 +42,69 @@ def export_session(store: Storage, session_id: int, folder: str | Path, *,
     folder = Path(folder) if folder is not None else Path(raw_path).parent
     folder.mkdir(parents=True, exist_ok=True)
     s = store.session(session_id)
-    if trial_ids is None:
-        trial_ids = [t.id for t in store.trials(session_id)]
     if stem is None:
         who = store.athlete(s.athlete_id).name if s.athlete_id is not None else "session"
         stem = f"{safe_filename(who)}_{safe_filename(s.started[:10], 'date')}_s{session_id}"
     else:
         stem = safe_filename(stem, "session")
-    calibration = _session_calibration(store, session_id)
-    meta = _session_metadata(store, session_id, trial_ids, athlete_fields, analysis,
-                             min_load_n, calibration)
-    parts, numbers = [], []
-    for number, tid in enumerate(trial_ids, 1):
-        arr = store.read_samples(tid)
-        parts.append(arr)
-        numbers.append(np.full(len(arr), number, np.int64))
+    calibration = _session_calibration(store, s)
+    unknown = set(athlete_fields) - set(ATHLETE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown athlete fields {sorted(unknown)}; choose from {ATHLETE_FIELDS}")
+    if trial_ids is None:
+        trials = store.trials(session_id)
+    else:
+        trials = [store.trial(tid) for tid in trial_ids]
+    parts = [store.read_samples(t.id) for t in trials]
+    counts = [len(p) for p in parts]
+    meta = _session_metadata(store, s, trials, counts, athlete_fields, analysis, min_load_n,
+                             calibration)
     samples = _concat(parts)
-    trial = np.concatenate(numbers) if numbers else np.zeros(0, np.int64)
+    trial = np.repeat(np.arange(1, len(parts) + 1, dtype=np.int64), counts) if parts else \
+        np.zeros(0, np.int64)
     derived = derived_columns(samples.counts, calibration, min_load_n)
     if raw_path is None:
         raw_path, summary_path = folder / f"{stem}_raw.csv", folder / f"{stem}_summary.csv"
     raw = write_raw_csv(raw_path, meta, trial, samples, derived, progress)
     summary = None
     if summary_path is not None:
-        summary = write_summary_csv(summary_path, store, trial_ids,
+        summary = write_summary_csv(summary_path, trials, counts,
                                     {k: v for k, v in meta.items()
                                      if not k.startswith("trial.")})
     return raw, summary
 
 
-def _session_metadata(store: Storage, session_id: int, trial_ids: Sequence[int],
+def export_summary(store: Storage, trials: Sequence, path: str | Path,
+                   metadata: dict | None = None) -> Path:
+    """The summary CSV of stored trials (e.g. all of an athlete's); only their row counts are
+    asked of the database, no samples are read."""
+    return write_summary_csv(path, trials, [store.sample_count(t.id) for t in trials],
+                             metadata)
+
+
+def _session_metadata(store: Storage, s, trials: Sequence, counts: Sequence[int],
                       athlete_fields: Sequence[str], analysis: dict | None,
                       min_load_n: float, calibration) -> dict:
-    s = store.session(session_id)
     meta = {"exported": now_iso(), "session_started": s.started, "source_kind": s.source_kind,
             "recorded_app_version": s.app_version, "board_id": s.board_id,
             "firmware": s.firmware, "session_notes": s.notes,
             "calibration": calibration.to_dict() if calibration is not None else None,
             "min_load_n": min_load_n, "analysis": analysis or {}}
-    unknown = set(athlete_fields) - set(ATHLETE_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown athlete fields {sorted(unknown)}; choose from {ATHLETE_FIELDS}")
     if athlete_fields and s.athlete_id is not None:
         a = store.athlete(s.athlete_id)
         for name in athlete_fields:
             meta[f"athlete.{name}"] = getattr(a, name)
-    meta["trials"] = len(trial_ids)
-    for number, tid in enumerate(trial_ids, 1):
-        t = store.trial(tid)
-        for key in ("drill", "leg", "condition", "settings", "status", "reason", "started",
-                    "ended", "metrics"):
+    meta["trials"] = len(trials)
+    for number, (t, n) in enumerate(zip(trials, counts), 1):
+        for key in _TRIAL_KEYS:
             meta[f"trial.{number}.{key}"] = getattr(t, key)
         # The row count lets import notice a file cut off exactly at a line end.
-        meta[f"trial.{number}.samples"] = store.sample_count(tid)
+        meta[f"trial.{number}.samples"] = n
     return meta
 
 
-def _session_calibration(store: Storage, session_id: int):
+def _session_calibration(store: Storage, s):
     from stancelab.calibration import default_calibration
-    s = store.session(session_id)
     if s.calibration_id:
         return store.calibration(s.calibration_id)
     return default_calibration(s.board_id, s.firmware)

@@ -121,14 +121,15 @@ class ExportScreen(QWidget):
 
     def export_summary(self) -> list[Path]:
         a = self.ctx.athlete
-        ids = [t.id for s in self.ctx.storage.sessions(a.id) for t in self.ctx.storage.trials(s.id)
-               if t.status != "recording"] if a else []
-        if not ids:
+        trials = [t for s in self.ctx.storage.sessions(a.id) for t in self.ctx.storage.trials(s.id)
+                  if t.status != "recording"] if a else []
+        if not trials:
             self.message.setText("No trials yet: run a drill first.")
             return []
         try:
-            path = csv_write.write_summary_csv(self._out() / f"{self._stem()}_all_summary.csv",
-                                               self.ctx.storage, ids, {"athlete": a.name})
+            path = transfer.export_summary(self.ctx.storage, trials,
+                                           self._out() / f"{self._stem()}_all_summary.csv",
+                                           {"athlete": a.name})
         except (OSError, StorageError) as exc:
             return self._fail(exc)
         return self._done([path])
