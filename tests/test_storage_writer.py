@@ -95,6 +95,42 @@ def test_writer_thread_is_joined_and_calls_after_close_are_refused(tmp_path):
             w.extend(make_samples(4, 4))
 
 
+_REFUSE_LATE_SAMPLES = """
+CREATE TRIGGER test_refuse_late_samples BEFORE INSERT ON samples WHEN NEW.idx >= 200
+BEGIN SELECT RAISE(ABORT, 'test: writing refused'); END
+"""
+
+
+def test_a_failing_writer_stops_the_drill_and_keeps_what_was_committed(tmp_path):
+    """The database refuses samples after the 200th (a trigger, on the writer thread): the
+    runner's next poll raises it, the trial is closed with the reason, nothing is left open."""
+    from stancelab.drills import SingleLegStand
+    from stancelab.drills.runner import DrillRunner
+    from stancelab.sim.autopilot import Autopilot
+    from test_drills_sim import FOOT_MM, board
+
+    path = tmp_path / "db.sqlite3"
+    with Storage(path) as store:
+        store._write(_REFUSE_LATE_SAMPLES)
+        src, cal = board(seed=5)
+        src.chunk_s = 0.05
+        athlete = store.add_athlete("Lee", FOOT_MM)
+        runner = DrillRunner(src, cal, SingleLegStand(legs=["left"], n_trials=1,
+                                                      duration_s=20, rest_s=1),
+                             store=store, athlete_id=athlete.id)
+        pilot = Autopilot(src)
+        with pytest.raises(StorageError, match="writing refused"):
+            for _ in range(20_000):
+                pilot(runner.poll())
+        assert runner.finished
+        (trial,) = store.trials(runner.session_id)
+        assert trial.status == "aborted" and "writing refused" in trial.reason
+        kept = store.read_samples(trial.id)
+        assert 0 < len(kept) <= 200 and list(kept.seq) == sorted(kept.seq)
+        assert store.trial_summaries()[0].sample_count == len(kept)
+    assert not any(t.name.startswith("stancelab-sample-writer") for t in threading.enumerate())
+
+
 # ------------------------------------------------------------------ a real full disk
 
 FULL_CHILD = textwrap.dedent("""
