@@ -1,4 +1,4 @@
-"""`stancelab calibrate` on the simulated board: the builder's steps, saved per board."""
+"""`stancelab calibrate` on the simulated board: the builder's steps, saved in the database."""
 
 import io
 
@@ -6,13 +6,21 @@ import pytest
 
 from stancelab import calibration as cal
 from stancelab.cli import main
+from stancelab.storage import Storage
+
+BOARD = 0x51AB0001
+
+
+def latest():
+    with Storage() as store:
+        return store.latest_calibration(BOARD)
 
 
 def test_calibrate_saves_a_fitted_calibration_used_from_then_on(capsys):
     assert main(["calibrate", "--simulate", "--yes"]) == 0
     err = capsys.readouterr().err
     assert "Step 6" in err and "Verification" in err
-    c = cal.load_latest(0x51AB0001)
+    c = latest()
     assert c is not None and c.method == "tare+gain"
     # The virtual cells differ from nominal by about 1 %: the fit found it.
     assert max(abs(g * cal.NOMINAL_COUNTS_PER_N - 1) for g in c.gains_n_per_count) > 0.005
@@ -22,14 +30,14 @@ def test_prompts_wait_for_enter_and_q_quits_without_saving(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("\nq\n"))
     assert main(["calibrate", "--simulate"]) == 1
     assert "nothing was saved" in capsys.readouterr().err
-    assert cal.load_latest(0x51AB0001) is None
+    assert latest() is None
 
 
 def test_tare_only_keeps_the_gains(capsys):
     assert main(["calibrate", "--simulate", "--yes"]) == 0
-    before = cal.load_latest(0x51AB0001)
+    before = latest()
     assert main(["calibrate", "--simulate", "--yes", "--tare-only"]) == 0
-    after = cal.load_latest(0x51AB0001)
+    after = latest()
     assert after.id != before.id and after.gains_n_per_count == before.gains_n_per_count
 
 

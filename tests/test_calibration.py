@@ -1,4 +1,6 @@
-"""Counts -> forces -> COP, tare, least-squares gains and per-board persistence."""
+"""Counts -> forces -> COP, tare and least-squares gains (the arithmetic of calibration.py).
+
+The procedure and where calibrations are kept: tests/test_calibration_procedure.py."""
 
 import numpy as np
 import pytest
@@ -90,27 +92,6 @@ def test_gain_fit_needs_two_placements_and_rejects_reversed_cell():
     cpn = TRUE_CPN * np.array([1, -1, 1, 1])
     with pytest.raises(cal.CalibrationError, match="front-right"):
         cal.fit_gains(base, placements(cpn))
-
-
-def test_calibrations_persist_per_board_and_latest_wins():
-    a = cal.Calibration(0xAB, offsets_counts=(1, 2, 3, 4), created="2026-01-01T00:00:00+00:00")
-    b = cal.Calibration(0xAB, offsets_counts=(5, 6, 7, 8), created="2026-02-01T00:00:00+00:00",
-                        firmware="1.0.0")
-    other = cal.Calibration(0xCD, offsets_counts=(9, 9, 9, 9))
-    for c in (b, a, other):
-        cal.save(c)
-    assert cal.load_latest(0xAB) == b
-    assert cal.for_board(0xCD) == other
-    fresh = cal.for_board(0xEE, firmware="1.0.0")
-    assert fresh.method == "nominal" and fresh.firmware == "1.0.0"
-
-
-def test_corrupt_calibration_file_is_skipped():
-    good = cal.Calibration(1, created="2026-01-01T00:00:00+00:00")
-    cal.save(good)
-    path = cal.save(cal.Calibration(1, created="2026-03-01T00:00:00+00:00"))
-    path.write_text("{not json")
-    assert cal.load_latest(1) == good
 
 
 def test_clock_targets_mirror_between_feet():

@@ -18,6 +18,7 @@ from stancelab.sim.athlete import VirtualAthlete
 from stancelab.sim.hx711 import ChannelFault
 from stancelab.sim.simulated_board import SimulatedBoard
 from stancelab.sim.virtual_board import VirtualBoard
+from stancelab.station.calibrations import calibrate_on_rig
 
 MASS_KG = 70.0
 
@@ -26,7 +27,7 @@ MASS_KG = 70.0
 def cal():
     """The virtual board calibrated by the real procedure (tare, 20 kg at five marks)."""
     rig = factory.Rig(seed=0, board=VirtualBoard(lambda t: np.zeros((len(t), 4)), seed=0))
-    return factory.calibrate(rig).calibration
+    return calibrate_on_rig(rig).calibration
 
 
 def clock(hour: float, r_mm: float = 90.0) -> tuple[float, float]:
@@ -276,7 +277,7 @@ def test_quality_flags_cover_only_trials_recorded_through_a_fault(cal):
 def _latency_table() -> None:
     """Detection latency of each fault on each corner (the figures in docs/reliability.md)."""
     rig = factory.Rig(seed=0, board=VirtualBoard(lambda t: np.zeros((len(t), 4)), seed=0))
-    c = factory.calibrate(rig).calibration
+    c = calibrate_on_rig(rig).calibration
     print("fault      corner        onset->detected (s)")
     for kind in ("dead", "saturated"):
         for ch in range(4):

@@ -1,22 +1,21 @@
-"""Counts to forces to centre of pressure, and the procedures that fit the numbers.
+"""Counts to forces to centre of pressure, and the arithmetic that fits the numbers.
 
 A calibration is per board (board id): four tare offsets (counts with the board empty) and four
 gains (newtons per count). Fitting the gains uses a known mass placed at several marked positions
 and least squares over all placements, so one cell with a wrong gain shows up instead of being
-averaged away.
+averaged away. The procedure that collects the counts is stancelab.station.calibrate; saved
+calibrations live in the database (stancelab.station.calibrations).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import time
 import uuid
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stancelab import paths
 from stancelab.geometry import CHANNEL_NAMES, BoardGeometry, G
 
 #: Counts per newton of a 200 kg, 2 mV/V cell on an HX711 at gain 128. The excitation voltage
@@ -192,40 +191,3 @@ def verify(calibration: Calibration, placements: list[Placement]) -> list[dict]:
                     "cop_error_mm": float(np.hypot(x[0] - p.x_mm, y[0] - p.y_mm)),
                     "load_error_pct": float((total[0] - w) / w * 100)})
     return out
-
-
-# ---------------------------------------------------------------- persistence
-
-def _board_dir(board_id: int | None):
-    name = "unknown-board" if board_id is None else f"board-{board_id:08x}"
-    d = paths.calibrations_dir() / name
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def save(calibration: Calibration):
-    """Write atomically as <data>/calibrations/board-<id>/<created>-<id>.json."""
-    d = _board_dir(calibration.board_id)
-    stamp = calibration.created.replace(":", "").replace("-", "").replace("+", "p")
-    # The nanosecond counter orders two calibrations made within the same second.
-    path = d / f"{stamp}-{time.time_ns():020d}-{calibration.id}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(calibration.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-def load_latest(board_id: int | None) -> Calibration | None:
-    """The newest saved calibration for this board, or None. Unreadable files are skipped."""
-    d = _board_dir(board_id)
-    for path in sorted(d.glob("*.json"), reverse=True):
-        try:
-            return Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return None
-
-
-def for_board(board_id: int | None, firmware: str | None = None) -> Calibration:
-    """The calibration to use: the latest saved one, else the nominal default."""
-    return load_latest(board_id) or default_calibration(board_id, firmware)

@@ -1,4 +1,4 @@
-"""Where StanceLab keeps its database and calibrations."""
+"""Where StanceLab keeps its data: the database, calibrations included."""
 
 from __future__ import annotations
 
@@ -18,9 +18,3 @@ def data_dir() -> Path:
 
 def database_path() -> Path:
     return data_dir() / "stancelab.sqlite3"
-
-
-def calibrations_dir() -> Path:
-    path = data_dir() / "calibrations"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -1,25 +1,22 @@
-"""Calibrate a virtual board the way a builder calibrates a real one.
+"""The builder's hands for the simulated board: a known mass that goes where a step asks.
 
 The simulated board's cells have their own offsets and a +-1 % gain spread, so nominal gains
-would put the COP a few millimetres off. On first use the simulated board is calibrated by the
-real procedure: tare on the empty board, then a 20 kg mass held at the five marks, fitted by
-least squares (stancelab.calibration). The result is saved like any other calibration.
+would put the COP a few millimetres off. It is calibrated by the same procedure as a real board
+(:mod:`stancelab.station.calibrate`), with a :class:`Rig` as the front end: asked for a step it
+empties the board or puts the mass on the step's mark (or a set distance off it, to test the
+acceptance rule), and its samples come through the real decoder of a fast
+:class:`~stancelab.sim.simulated_board.SimulatedBoard`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from stancelab import calibration as cal
-from stancelab.board import protocol
+from stancelab.calibration import CalibrationError
 from stancelab.geometry import BoardGeometry, G
 from stancelab.sim.athlete import corner_loads
-from stancelab.sim.virtual_board import VirtualBoard
-
-#: The five marks of the calibration template (mm): centre and four points inside the cells.
-CALIBRATION_MARKS_MM = ((0.0, 0.0), (-150.0, 100.0), (150.0, 100.0), (-150.0, -100.0),
-                        (150.0, -100.0))
-CALIBRATION_MASS_KG = 20.0
+from stancelab.sim.simulated_board import SimulatedBoard
+from stancelab.sim.virtual_board import DEFAULT_BOARD_ID, VirtualBoard
 
 
 def point_load(geom: BoardGeometry, mass_kg: float, x_mm: float, y_mm: float) -> np.ndarray:
@@ -27,54 +24,68 @@ def point_load(geom: BoardGeometry, mass_kg: float, x_mm: float, y_mm: float) ->
     return corner_loads(np.array([[x_mm, y_mm]], float), np.array([mass_kg * G]), geom)[0]
 
 
-class Rig:
-    """A virtual board with something placed on it, read through the real decoder."""
+class VirtualMass:
+    """What sits on the virtual board: the board's load function."""
 
-    def __init__(self, seed: int = 0, board: VirtualBoard | None = None,
-                 geometry: BoardGeometry | None = None):
+    def __init__(self, geometry: BoardGeometry | None = None) -> None:
         self.geom = geometry or BoardGeometry()
         self.loads = np.zeros(4)
-        self.board = board or VirtualBoard(self._load_fn, seed=seed)
-        if board is not None:
-            board.hx711.load_fn = self._load_fn
-        self.dec = protocol.Decoder()
-        self.dec.feed(self.board.boot())
-        self.dec.feed(self.board.receive(protocol.cmd_start()))
-
-    def _load_fn(self, t):
-        return np.tile(self.loads, (len(t), 1))
 
     def place(self, mass_kg: float, x_mm: float = 0.0, y_mm: float = 0.0) -> None:
         self.loads = point_load(self.geom, mass_kg, x_mm, y_mm) if mass_kg else np.zeros(4)
 
+    def __call__(self, t_s) -> np.ndarray:
+        return np.tile(self.loads, (len(t_s), 1))
+
+
+class Rig:
+    """A virtual board with a known mass on it, streaming in fast mode.
+
+    ``misplaced_mm`` maps a mark number (1-5) to how far (dx, dy) from that mark the mass is put,
+    the way a hurried builder would."""
+
+    def __init__(self, seed: int = 0, board: VirtualBoard | None = None,
+                 geometry: BoardGeometry | None = None, board_id: int = DEFAULT_BOARD_ID,
+                 misplaced_mm: dict[int, tuple[float, float]] | None = None) -> None:
+        self.mass = VirtualMass(geometry)
+        self.geom = self.mass.geom
+        if board is None:
+            board = VirtualBoard(self.mass, board_id=board_id, seed=seed)
+        else:
+            board.hx711.load_fn = self.mass
+        self.board = board
+        self.misplaced_mm = dict(misplaced_mm or {})
+        self.source = SimulatedBoard(board=board, realtime=False, seed=seed,
+                                     rate_sps=board.rate_sps)
+        self.source.open()
+        self.source.start()
+
+    @property
+    def loads(self) -> np.ndarray:
+        return self.mass.loads
+
+    @loads.setter
+    def loads(self, value) -> None:
+        self.mass.loads = np.asarray(value, dtype=float)
+
+    def place(self, mass_kg: float, x_mm: float = 0.0, y_mm: float = 0.0) -> None:
+        self.mass.place(mass_kg, x_mm, y_mm)
+
     def hold(self, seconds: float, settle_s: float = 0.25) -> np.ndarray:
-        """Counts (N, 4) over ``seconds`` after letting the load settle."""
-        self.board.advance(settle_s)
-        frames = self.dec.feed(self.board.advance(seconds))
-        return np.array([f.counts for f in frames if isinstance(f, protocol.SampleFrame)], float)
+        """Counts (N, 4) over ``seconds`` of board time after letting the load settle."""
+        self.source.run_for(settle_s)
+        return np.array([s.counts for s in self.source.run_for(seconds)], float)
 
+    # -- the front end of the calibration procedure (station.calibrate.Front)
+    def prompt(self, step) -> None:
+        """Do what the step asks. A refused step would be refused again: say why and stop."""
+        if step.problem:
+            raise CalibrationError(step.problem)
+        dx, dy = self.misplaced_mm.get(step.mark, (0.0, 0.0))
+        self.place(step.mass_kg, step.x_mm + dx, step.y_mm + dy)
 
-def calibrate(rig: Rig, hold_s: float = 1.0) -> cal.GainFit:
-    """Tare, then the calibration mass at each mark; returns the fit (with verification)."""
-    rig.place(0.0)
-    firmware = ".".join(str(v) for v in rig.board.firmware)
-    c = cal.tare(cal.default_calibration(rig.board.board_id, firmware), rig.hold(2.0))
-    placements = []
-    for x, y in CALIBRATION_MARKS_MM:
-        rig.place(CALIBRATION_MASS_KG, x, y)
-        placements.append(cal.Placement(CALIBRATION_MASS_KG, x, y,
-                                        tuple(rig.hold(hold_s).mean(axis=0))))
-    rig.place(0.0)
-    return cal.fit_gains(c, placements)
+    def samples(self) -> list:
+        return self.source.read()
 
-
-def ensure_calibrated(board_id: int, seed: int = 0) -> cal.Calibration:
-    """The saved calibration of a virtual board, made (and saved) on first use."""
-    existing = cal.load_latest(board_id)
-    if existing is not None:
-        return existing
-    rig = Rig(seed=seed, board=VirtualBoard(lambda t: np.zeros((len(t), 4)), board_id=board_id,
-                                            seed=seed))
-    fit = calibrate(rig)
-    cal.save(fit.calibration)
-    return fit.calibration
+    def close(self) -> None:
+        self.source.close()
