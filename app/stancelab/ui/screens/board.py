@@ -21,43 +21,27 @@ from PySide6.QtWidgets import (
 from stancelab import calibration as cal
 from stancelab.board.source import SourceError
 from stancelab.geometry import CHANNEL_NAMES, CHANNEL_SHORT
+from stancelab.station.calibrate import (
+    CALIBRATION_MARKS_MM,
+    DEFAULT_MASS_KG,
+    MASS_RANGE_KG,
+    CalibrationProcedure,
+    MarkCheck,
+    Verdict,
+    first_step,
+)
+from stancelab.station.calibrations import save_accepted
 from stancelab.ui.session import LiveFrame
 from stancelab.ui.widgets import ACCENT, BG, OK, WARN, big_label
-
-#: Where the known mass goes during gain calibration: the centre and four marks near the cells.
-CAL_MARKS_MM = ((0.0, 0.0), (-150.0, 100.0), (150.0, 100.0), (-150.0, -100.0), (150.0, -100.0))
-RECORD_S = 2.0
-
-
-class Recorder:
-    """Collects raw counts from live frames for a fixed span of device time."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.chunks: list[np.ndarray] = []
-        self.t0: float | None = None
-        self.t_last = 0.0
-
-    def add(self, fr: LiveFrame) -> bool:
-        """Add a frame; True once the span is complete."""
-        if self.t0 is None:
-            self.t0 = float(fr.block.t_s[0])
-        self.chunks.append(fr.block.counts)
-        self.t_last = float(fr.block.t_s[-1])
-        return self.t_last - self.t0 >= self.seconds
-
-    def counts(self) -> np.ndarray:
-        return np.vstack(self.chunks) if self.chunks else np.zeros((0, 4))
 
 
 class BoardScreen(QWidget):
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self._recorder: Recorder | None = None
-        self._recording_for: str | None = None
-        self._placements: list[cal.Placement] = []
-        self._pending: cal.Calibration | None = None
+        #: The calibration procedure being run by the wizard, and the verdict it last reached.
+        self._proc: CalibrationProcedure | None = None
+        self.verdict: Verdict | None = None
 
         # connect
         self.ports = QComboBox()
@@ -104,14 +88,15 @@ class BoardScreen(QWidget):
         # calibration wizard
         wiz = QGroupBox("Calibration")
         wl = QVBoxLayout(wiz)
-        self.wizard_prompt = big_label("1. Step off the board, then Tare.", 18, bold=False)
+        self.wizard_prompt = big_label(f"{first_step().prompt} Then press Tare.", 18, bold=False)
         self.mass = QDoubleSpinBox()
-        self.mass.setRange(1.0, 150.0)
-        self.mass.setValue(20.0)
+        self.mass.setRange(*MASS_RANGE_KG)
+        self.mass.setValue(DEFAULT_MASS_KG)
         self.mass.setSuffix(" kg")
         self.tare_button = QPushButton("Tare (board empty)")
         self.tare_button.clicked.connect(self.start_tare)
         self.place_button = QPushButton("Record mass on mark 1")
+        self.place_button.setEnabled(False)
         self.place_button.clicked.connect(self.start_placement)
         self.save_button = QPushButton("Save calibration")
         self.save_button.setEnabled(False)
@@ -144,6 +129,7 @@ class BoardScreen(QWidget):
         lay.addWidget(wiz, 1)
         ctx.session.frame.connect(self.on_frame)
         ctx.session.state_changed.connect(self.show_state)
+        ctx.source_changed.connect(self._board_changed)
 
     # -- connect
     def activated(self) -> None:
@@ -240,12 +226,12 @@ class BoardScreen(QWidget):
 
     # -- live
     def on_frame(self, fr: LiveFrame) -> None:
-        if self._recorder is not None:
-            done = self._recorder.add(fr)
-            span = self._recorder.t_last - (self._recorder.t0 or 0.0)
-            self.wizard_bar.setValue(int(100 * min(span / self._recorder.seconds, 1.0)))
-            if done:
-                self._finish_recording()
+        proc = self._proc
+        if proc is not None and proc.recording:
+            ended = proc.feed(fr.samples)
+            self.wizard_bar.setValue(100 if ended else round(100 * proc.progress))
+            if ended:
+                self._step_ended()
         if not self.isVisible():
             return
         f = np.clip(fr.block.forces_n[-1], 0, None)
@@ -264,72 +250,102 @@ class BoardScreen(QWidget):
                 self.corner_prompt.setText(
                     f"Press on the {CHANNEL_NAMES[self.corner_done.index(False)]} corner")
 
-    # -- calibration wizard
+    # -- calibration wizard: the steps, their wording and the verdict are the procedure's
     def start_tare(self) -> None:
-        self._begin("tare", "Recording the empty board… keep off it.")
-
-    def start_placement(self) -> None:
-        k = len(self._placements)
-        x, y = CAL_MARKS_MM[k]
-        self._begin("placement", f"Recording {self.mass.value():.1f} kg at mark {k + 1} "
-                                 f"({x:+.0f}, {y:+.0f}) mm… keep still.")
-
-    def _begin(self, what: str, prompt: str) -> None:
+        """Start a new calibration (any unfinished one is dropped) and record the tare."""
         if self.ctx.session.source is None:
             self.wizard_prompt.setText("Connect a board first.")
             return
-        self._recorder = Recorder(RECORD_S)
-        self._recording_for = what
-        self.wizard_prompt.setText(prompt)
-
-    def _finish_recording(self) -> None:
-        counts = self._recorder.counts()
-        what = self._recording_for
-        self._recorder = None
-        self._recording_for = None
+        self._end_procedure()
+        self.verdict = None
+        self.show_verification(())
         try:
-            if what == "tare":
-                self._pending = cal.tare(self.ctx.session.calibration, counts)
-                self._placements = []
-                self.save_button.setEnabled(True)
-                self.wizard_prompt.setText(
-                    "Tare done. 2. Put the known mass on mark 1 (centre) and press "
-                    "“Record mass on mark 1”, or save now for a tare-only calibration.")
-            else:
-                x, y = CAL_MARKS_MM[len(self._placements)]
-                self._placements.append(cal.Placement(self.mass.value(), x, y,
-                                                      tuple(counts.mean(axis=0))))
-                k = len(self._placements)
-                if k < len(CAL_MARKS_MM):
-                    self.place_button.setText(f"Record mass on mark {k + 1}")
-                    nx, ny = CAL_MARKS_MM[k]
-                    self.wizard_prompt.setText(f"Move the mass to mark {k + 1} "
-                                               f"({nx:+.0f}, {ny:+.0f}) mm and record.")
-                else:
-                    self._fit()
+            self._proc = CalibrationProcedure(self.ctx.session.calibration, self.mass.value())
         except cal.CalibrationError as exc:
             self.wizard_prompt.setText(str(exc))
+            return
+        self._proc.begin()
+        self._record()
 
-    def _fit(self) -> None:
-        base = self._pending or self.ctx.session.calibration
-        fit = cal.fit_gains(base, self._placements)
-        self._pending = fit.calibration
-        self.place_button.setText("Record mass on mark 1")
-        self._placements = []
-        worst = max(v["cop_error_mm"] for v in fit.verification)
-        self.wizard_prompt.setText(f"Gains fitted: worst COP error {worst:.1f} mm, force "
-                                   f"residual {fit.residual_n:.1f} N. Save to use it.")
-        self.show_verification(fit.verification)
-        self.save_button.setEnabled(True)
+    def start_placement(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.running and proc.step is not None \
+                and proc.step.kind == "mass" and not proc.recording:
+            self._record()
+
+    def _record(self) -> None:
+        self._proc.ready()
+        self.wizard_bar.setValue(0)
+        self.wizard_prompt.setText(self._proc.step.while_recording)
+        self._update_wizard()
+
+    def _step_ended(self) -> None:
+        proc = self._proc
+        if proc.verdict is not None:
+            self.verdict = proc.verdict
+            self._end_procedure()
+            self._show_verdict(self.verdict)
+        else:
+            step = proc.step
+            press = "Tare" if step.kind == "tare" else f"“Record mass on mark {step.mark}”"
+            first = step.problem[0].upper() + step.problem[1:] + "." if step.problem else \
+                step.previous
+            self.wizard_prompt.setText(f"{first}\n{step.prompt} Then press {press}."
+                                       if first else f"{step.prompt} Then press {press}.")
+        self._update_wizard()
+
+    def _show_verdict(self, verdict: Verdict) -> None:
+        self.show_verification(verdict.marks)
+        self.wizard_prompt.setText(verdict.reason + (" Press Save to use it."
+                                                     if verdict.accepted else ""))
+
+    def _update_wizard(self) -> None:
+        proc = self._proc
+        running = proc is not None and proc.running
+        step = proc.step if running else None
+        if step is not None and step.kind == "mass":
+            self.place_button.setText(f"Record mass on mark {step.mark}")
+        self.place_button.setEnabled(step is not None and step.kind == "mass"
+                                     and not proc.recording)
+        tare_only = running and proc.can_finish_tare_only
+        accepted = self.verdict is not None and self.verdict.accepted
+        self.save_button.setEnabled(accepted or tare_only)
+        self.save_button.setText("Save tare only" if tare_only and not accepted
+                                 else "Save calibration")
+        self.mass.setEnabled(not running)
+
+    def _end_procedure(self) -> None:
+        """The wizard's ``finally``: every path that leaves a procedure shuts it down."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.end()
+
+    def _board_changed(self, _source) -> None:
+        if self._proc is None and self.verdict is None:
+            return
+        self._end_procedure()
+        self.verdict = None
+        self.show_verification(())
+        self.wizard_prompt.setText("The board changed: the calibration was stopped and nothing "
+                                   f"was saved. {first_step().prompt} Then press Tare.")
+        self._update_wizard()
 
     def save_calibration(self) -> None:
-        if self._pending is None:
+        """Save the accepted verdict (or, after the tare, a tare-only calibration)."""
+        proc = self._proc
+        if self.verdict is None and proc is not None and proc.can_finish_tare_only:
+            self.verdict = proc.finish_tare_only()
+            self._end_procedure()
+        try:
+            save_accepted(self.ctx.storage, self.verdict)
+        except cal.CalibrationError as exc:
+            self.wizard_prompt.setText(str(exc))
             return
-        cal.save(self._pending)
-        self.ctx.session.calibration = self._pending
-        self.wizard_prompt.setText(f"Saved calibration {self._pending.id} ({self._pending.method}).")
-        self._pending = None
-        self.save_button.setEnabled(False)
+        new = self.verdict.calibration
+        self.ctx.session.calibration = new
+        self.wizard_prompt.setText(f"Saved calibration {new.id} ({new.method}) for this board.")
+        self.verdict = None
+        self._update_wizard()
         self.show_state(self.ctx.session.source.state if self.ctx.session.source else None)
 
     def _draw_marks(self) -> None:
@@ -337,27 +353,26 @@ class BoardScreen(QWidget):
         geo = cal.BoardGeometry()
         w, d = geo.width_mm / 2, geo.depth_mm / 2
         pi.plot([-w, w, w, -w, -w], [-d, -d, d, d, -d], pen=pg.mkPen("#8a94a3", width=2))
-        xs, ys = zip(*CAL_MARKS_MM)
+        xs, ys = zip(*CALIBRATION_MARKS_MM)
         pi.plot(xs, ys, pen=None, symbol="+", symbolSize=14, symbolPen=pg.mkPen(ACCENT))
-        for i, (x, y) in enumerate(CAL_MARKS_MM):
+        for i, (x, y) in enumerate(CALIBRATION_MARKS_MM):
             t = pg.TextItem(str(i + 1), color=ACCENT, anchor=(0, 1))
             t.setPos(x + 8, y + 8)
             pi.addItem(t)
 
-    def show_verification(self, verification: list[dict]) -> None:
-        """COP error at each mark: green when within 5 mm, orange otherwise."""
+    def show_verification(self, marks: tuple[MarkCheck, ...]) -> None:
+        """The error at each mark: green when the procedure's rule passes it, orange if not."""
         pi = self.verify_plot.getPlotItem()
         pi.clear()
         self._draw_marks()
-        for v in verification:
-            good = v["cop_error_mm"] <= 5.0
-            pi.plot([v["x_mm"]], [v["y_mm"]], pen=None, symbol="o", symbolSize=18,
-                    symbolBrush=pg.mkBrush(OK if good else WARN))
-            t = pg.TextItem(f"{v['cop_error_mm']:.1f} mm\n{v['load_error_pct']:+.1f} %",
+        for m in marks:
+            pi.plot([m.x_mm], [m.y_mm], pen=None, symbol="o", symbolSize=18,
+                    symbolBrush=pg.mkBrush(OK if m.ok else WARN))
+            t = pg.TextItem(f"{m.cop_error_mm:.1f} mm\n{m.load_error_pct:+.1f} %",
                             color="#ffffff", anchor=(0.5, -0.2))
-            t.setPos(v["x_mm"], v["y_mm"])
+            t.setPos(m.x_mm, m.y_mm)
             pi.addItem(t)
 
     def shutdown(self) -> None:
-        self._recorder = None
+        self._end_procedure()
 
