@@ -141,16 +141,22 @@ def cmd_sessions(args) -> int:
         if a is None:
             raise UserError(f"no athlete named {args.athlete!r}; see `stancelab sessions`")
         athlete_id = a.id
-    names = {a.id: a.name for a in store.athletes()}
-    sessions = store.sessions(athlete_id)
+    # Two summary queries for the whole listing, whatever the number of sessions and trials.
+    sessions = store.session_summaries(athlete_id)
+    trials: dict[int, list] = {}
+    for t in store.trial_summaries(athlete_id):
+        trials.setdefault(t.session_id, []).append(t)
     if not sessions:
         print("No sessions yet. Record one: stancelab record --simulate --seconds 30")
+    lines = []
     for s in sessions:
-        print(f"session {s.id}  {s.started}  {names.get(s.athlete_id, '-')}  {s.source_kind}"
-              f"  board {s.board_id if s.board_id is None else format(s.board_id, '08x')}")
-        for t in store.trials(s.id):
-            print(f"  trial {t.id}  {t.drill}  {t.leg or ''}  {t.condition or ''}  {t.status}"
-                  f"  {store.sample_count(t.id)} samples" + (f"  ({t.reason})" if t.reason else ""))
+        lines.append(f"session {s.id}  {s.started}  {s.athlete_name or '-'}  {s.source_kind}"
+                     f"  board {s.board_id if s.board_id is None else format(s.board_id, '08x')}")
+        lines += [f"  trial {t.id}  {t.drill}  {t.leg or ''}  {t.condition or ''}  {t.status}"
+                  f"  {t.sample_count} samples" + (f"  ({t.reason})" if t.reason else "")
+                  for t in trials.get(s.id, ())]
+    if lines:
+        print("\n".join(lines))
     return 0
 
 
