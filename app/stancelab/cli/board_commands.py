@@ -100,7 +100,8 @@ def _print_verdict(verdict: Verdict, current: cal.Calibration) -> None:
             print(f"    {m.mark} ({m.x_mm:+5.0f}, {m.y_mm:+5.0f}) mm: {m.cop_error_mm:.2f} mm, "
                   f"{m.load_error_pct:+.3f} %{'' if m.ok else '  <- too far off'}",
                   file=sys.stderr)
-    print(f"  {verdict.reason}", file=sys.stderr)
+    if verdict.accepted:                 # a refused one is the command's error message
+        print(f"  {verdict.reason}", file=sys.stderr)
 
 
 def cmd_calibrate(args) -> int:
