@@ -272,3 +272,12 @@ def test_second_writer_gives_up_with_a_clear_message(tmp_path):
                          timeout=60)
     w.close()
     assert "is busy" in out.stdout and out.returncode == 0, out.stderr
+
+
+def test_only_the_backend_imports_sqlite3(tmp_path):
+    """The seam for a second backend is checked by import-linter (pyproject.toml)."""
+    from test_architecture import _broken_copy, _lint_imports
+
+    r = _lint_imports(_broken_copy(tmp_path, "storage/store.py", "import sqlite3"))
+    assert r.returncode != 0
+    assert "Only the storage backend knows" in r.stdout.split("Broken contracts")[-1]
