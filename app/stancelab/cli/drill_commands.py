@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 from stancelab.cli.errors import UserError
 from stancelab.cli.sources import add_source_args, open_source
 from stancelab.cli.store import open_store
 from stancelab.drills import settings as drill_settings
-from stancelab.station.calibrations import calibration_for
 from stancelab.station.choice import BoardChoice
+from stancelab.station.drill_run import DrillRun
 
 DRILLS = ("clock", "single-leg", "quiet")
 LEGGED = ("clock", "single-leg")
@@ -103,8 +102,6 @@ def _overrides(kind: str, args) -> dict:
 
 def run_drill_command(args) -> int:
     from stancelab.cli.render import TextRenderer, summary_lines
-    from stancelab.drills.runner import DrillRunner
-    from stancelab.sim.autopilot import Autopilot
 
     kind = args.drill
     if args.fast and args.port:
@@ -135,41 +132,26 @@ def run_drill_command(args) -> int:
         sim = None if args.port else BoardChoice.from_args(args).simulated_athlete(
             stance="off", foot_length_mm=float(foot_mm or 265.0), mass_kg=float(mass))
         src = open_source(args, realtime=not args.fast, athlete=sim)
-        runner = None
-        try:
-            st = src.state
-            pilot = None
-            calib = calibration_for(store, st)
-            if st.kind == "simulated":
-                pilot = Autopilot(src)
-            out = sys.stderr if args.json else sys.stdout
+        st = src.state
+        renderer = TextRenderer()
+        out = sys.stderr if args.json else sys.stdout
+
+        def show(events):
+            for e in events:
+                for line in renderer.render(e):
+                    print(line, file=out, flush=True)
+
+        def started(run):
             print(f"{kind} drill for {athlete.name} on the {st.description}"
-                  + (" (the simulated athlete follows the cues)" if pilot else ""), file=out)
-            if calib.method == "nominal":
+                  + (" (the simulated athlete follows the cues)" if run.pilot else ""), file=out)
+            if run.calibration.method == "nominal":
                 print("Note: this board has no saved calibration; forces use nominal gains "
                       "and scores are approximate.", file=out)
-            runner = DrillRunner(src, calib, drill, store=store, athlete_id=athlete.id)
-            renderer = TextRenderer()
-            realtime = not args.fast and st.kind != "replay"
-            try:
-                while not runner.finished:
-                    events = runner.poll()
-                    if pilot:
-                        pilot(events)
-                    for e in events:
-                        for line in renderer.render(e):
-                            print(line, file=out, flush=True)
-                    if realtime:
-                        time.sleep(0.02)
-            except KeyboardInterrupt:
-                for e in runner.stop("stopped with Ctrl-C"):
-                    for line in renderer.render(e):
-                        print(line, file=out)
-                raise
-        finally:
-            if runner is not None:
-                runner.close()
-            src.close()
+
+        run = DrillRun(store, src, drill, athlete.id, realtime=not args.fast, on_events=show,
+                       on_started=started)
+        run.run()
+        runner = run.runner
         print("Results:", file=out)
         for line in summary_lines(runner.results):
             print(line, file=out)
