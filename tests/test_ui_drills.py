@@ -47,7 +47,8 @@ def test_clock_and_single_leg_drills_run_and_are_stored(qtbot, app_window):
     qtbot.keyClick(screen, Qt.Key.Key_Space)
     assert win.current_screen_name() == "Results"
     results = win.screens["Results"]
-    assert results.trial is not None and results.trial.drill == "single-leg"
+    qtbot.waitUntil(lambda: results.trial is not None, timeout=10_000)  # read on the worker
+    assert results.trial.drill == "single-leg"
     assert results.scores.rowCount() > 0
 
     # What is in the database file, read back with a separate connection.

@@ -77,11 +77,13 @@ def make_screenshots(out: Path) -> list[Path]:
         if name in ("Live", "Drills"):
             continue
         win.show_screen(name)
+        _pump(app, lambda: not ctx.worker.running)   # screens read the database on the worker
         if name == "Results":
             res = win.screens["Results"]
             res.list.setCurrentRow(res.list.count() - 1)  # the first clock trial
         if name == "Compare":
             win.screens["Compare"].set_kind("clock")
+        _pump(app, lambda: not ctx.worker.running)
         shot(name)
     win.close()
     ctx.close()

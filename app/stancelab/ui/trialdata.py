@@ -1,15 +1,20 @@
-"""Turning a stored trial into what the result screens draw (no widgets here)."""
+"""Turning stored trials into what the result screens draw (no widgets here).
+
+Everything here reads the storage or computes, so it runs on the worker: the screens call
+:func:`load_detail` there and draw the :class:`TrialDetail` it returns on the UI thread.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from stancelab.analysis import sway_metrics
 from stancelab.calibration import cop_from_forces, default_calibration
-from stancelab.storage import Storage, StorageError, Trial
+from stancelab.storage import Storage, StorageError, Trial, TrialSummary
 
 #: Suffix -> unit, longest first, for metric keys named with their unit.
 _UNITS = (("_mm2_s", "mm²/s"), ("_mm_s", "mm/s"), ("_mm2", "mm²"), ("_mm", "mm"), ("_pct", "%"),
@@ -51,9 +56,15 @@ def fmt(value, key: str = "") -> str:
     return str(value)
 
 
-def trial_title(t: Trial) -> str:
+def trial_title(t: Trial | TrialSummary) -> str:
     leg = "both feet" if t.leg == "both" else f"{t.leg} leg" if t.leg else ""
     return f"{DRILL_TITLES.get(t.drill, t.drill)} · {leg} · {t.condition or ''}".strip(" ·")
+
+
+def list_text(t: TrialSummary) -> str:
+    """One line of a trial list: when, what, and the status unless completed."""
+    return (f"{t.started[5:16].replace('T', ' ')}  {trial_title(t)}"
+            + ("" if t.status == "completed" else f"  ({t.status})"))
 
 
 @dataclass
@@ -149,12 +160,34 @@ def headline_metrics(trial: Trial) -> list[tuple[str, str]]:
     return rows
 
 
-def comparable_metrics(trial: Trial) -> dict:
-    """Numeric metrics of a trial (clock: the overall ones plus per-hour excursion)."""
-    m = trial.metrics
-    out = {k: v for k, v in m.items()
-           if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    for t in m.get("targets", []) or []:
-        if t.get("max_excursion_pct") is not None:
-            out[f"{t['hour']} o'clock max_excursion_pct"] = t["max_excursion_pct"]
-    return out
+@dataclass
+class TrialDetail:
+    """All the Results screen draws for one trial."""
+
+    trial: Trial
+    cop: TrialCop
+    rows: list[tuple[str, str]]       # headline_metrics
+    flags: list[str]                  # quality_flags
+    sway: object | None               # SwayMetrics of the ACTIVE part (None: too short)
+    ellipse: np.ndarray | None        # its 95 % ellipse, (N, 2) mm
+    reach: np.ndarray | None          # reach_polygon (clock trials)
+
+
+def load_detail(storage: Storage, trial_id: int,
+                cancelled: Callable[[], bool] = lambda: False) -> TrialDetail | None:
+    """Read a trial and its samples and compute what is drawn of it (slow: seconds of samples
+    and the sway metrics). None when ``cancelled()`` turns true on the way."""
+    trial = storage.trial(trial_id)
+    cop = load_cop(storage, trial)
+    if cancelled():
+        return None
+    sway, ellipse = ellipse95(cop)
+    return TrialDetail(trial, cop, headline_metrics(trial), quality_flags(trial, cop), sway,
+                       ellipse, reach_polygon(trial.metrics))
+
+
+def warm_up() -> None:
+    """Import what the sway metrics use (scipy's filters: 1-2 s the first time), on a short
+    made-up trace; run it on the worker so no click pays for it on the UI thread."""
+    t = np.arange(200) / 80.0
+    sway_metrics(t, 5 * np.sin(t), 3 * np.cos(1.3 * t))

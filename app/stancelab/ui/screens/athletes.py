@@ -1,6 +1,12 @@
-"""Athletes: create, edit and pick who is on the board; their session history."""
+"""Athletes: create, edit and pick who is on the board; their session history.
+
+The list and the history are read on the worker (the history from the session summaries: no
+trial is read) and drawn on return; see ReloadsWhenShown.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -21,16 +27,27 @@ from PySide6.QtWidgets import (
 )
 
 from stancelab.geometry import foot_length_from_eu_size
-from stancelab.storage import StorageError
+from stancelab.storage import Athlete, SessionSummary, StorageError
+from stancelab.ui.widgets import ReloadsWhenShown
 
 SIDES = ("—", "left", "right")
 
 
-class AthletesScreen(QWidget):
+@dataclass
+class AthletesView:
+    athletes: list[Athlete]
+    current_id: int | None             # the athlete being coached (marked in the list)
+    focus_id: int | None               # the athlete in the form and the history
+    history: list[SessionSummary]      # of focus_id, oldest first
+
+
+class AthletesScreen(ReloadsWhenShown, QWidget):
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self._editing_id: int | None = None
+        self._editing_id: int | None = None   # the athlete the form saves to (None: a new one)
+        self._form_id: int | None = None      # the athlete whose fields are in the form
+        self._typing_new = False              # the form holds a new athlete being typed
         self.list = QListWidget()
         self.list.setObjectName("athlete-list")
         self.list.currentItemChanged.connect(self._on_pick)
@@ -89,34 +106,53 @@ class AthletesScreen(QWidget):
         lay = QHBoxLayout(self)
         lay.addWidget(self.list, 1)
         lay.addLayout(right, 2)
-        ctx.athlete_changed.connect(lambda a: self.reload())
-        ctx.results_changed.connect(self._show_history)
+        self.watch_results(ctx)
 
-    def activated(self) -> None:
-        self.reload()
-
-    def reload(self) -> None:
+    # -- loading (ReloadsWhenShown)
+    def load_request(self) -> tuple:
         current = self.ctx.athlete.id if self.ctx.athlete else None
+        return current, self._editing_id or current
+
+    def load(self, current_id: int | None, focus_id: int | None) -> AthletesView:
+        st = self.ctx.storage
+        return AthletesView(st.athletes(), current_id, focus_id,
+                            st.session_summaries(focus_id) if focus_id is not None else [])
+
+    def load_failed(self, message: str) -> None:
+        self.message.setText(f"Could not read the athletes: {message}")
+
+    def render(self, v: AthletesView, now: bool = True) -> None:
         self.list.blockSignals(True)
         self.list.clear()
-        for a in self.ctx.storage.athletes():
-            item = QListWidgetItem(a.name + ("  ●" if a.id == current else ""))
+        focus = None
+        for a in v.athletes:
+            item = QListWidgetItem(a.name + ("  ●" if a.id == v.current_id else ""))
             item.setData(Qt.ItemDataRole.UserRole, a.id)
             self.list.addItem(item)
-            if a.id == (self._editing_id or current):
+            if a.id == v.focus_id and not self._typing_new:
                 self.list.setCurrentItem(item)
+                focus = a
         self.list.blockSignals(False)
-        item = self.list.currentItem()
-        if item is not None:
-            self._load(item.data(Qt.ItemDataRole.UserRole))
+        if focus is None:
+            return
+        if focus.id != self._form_id:
+            self._fill_form(focus)
+        self._show_history(v.history)
 
+    # -- intents
     def _on_pick(self, item, _prev=None) -> None:
         if item is not None:
             self._load(item.data(Qt.ItemDataRole.UserRole))
 
     def _load(self, athlete_id: int) -> None:
-        a = self.ctx.storage.athlete(athlete_id)
-        self._editing_id = a.id
+        """Put an athlete in the form now; their history follows from the worker."""
+        self._fill_form(self.ctx.storage.athlete(athlete_id))
+        self.history.setRowCount(0)
+        self.refresh()
+
+    def _fill_form(self, a: Athlete) -> None:
+        self._editing_id = self._form_id = a.id
+        self._typing_new = False
         self.name.setText(a.name)
         self.shoe.blockSignals(True)
         try:
@@ -128,7 +164,6 @@ class AthletesScreen(QWidget):
         self.dominant.setCurrentText(a.dominant_leg or "—")
         self.injured.setCurrentText(a.injured_side or "—")
         self.notes.setPlainText(a.notes or "")
-        self._show_history()
 
     def _shoe_to_length(self, size: float) -> None:
         if size >= 20:
@@ -137,7 +172,8 @@ class AthletesScreen(QWidget):
                 self.foot.setValue(round(length))
 
     def new_athlete(self) -> None:
-        self._editing_id = None
+        self._editing_id = self._form_id = None
+        self._typing_new = True
         self.list.clearSelection()
         self.name.clear()
         self.shoe.setValue(0)
@@ -166,12 +202,13 @@ class AthletesScreen(QWidget):
         except StorageError as exc:
             self.message.setText(str(exc))
             return
-        self._editing_id = a.id
+        self._editing_id = self._form_id = a.id
+        self._typing_new = False
         self.message.setText(f"Saved {a.name}.")
         if self.ctx.athlete is None or self.ctx.athlete.id == a.id:
             self.ctx.select_athlete(a)
         else:
-            self.reload()
+            self.refresh()
 
     def use_selected(self) -> None:
         if self._editing_id is None:
@@ -180,17 +217,10 @@ class AthletesScreen(QWidget):
             self.ctx.select_athlete(self.ctx.storage.athlete(self._editing_id))
             self.message.setText(f"Now coaching {self.ctx.athlete.name}.")
 
-    def _show_history(self) -> None:
-        if self._editing_id is None:
-            return
-        st = self.ctx.storage
-        sessions = st.sessions(self._editing_id)
+    def _show_history(self, sessions: list[SessionSummary]) -> None:
         self.history.setRowCount(len(sessions))
         for row, s in enumerate(reversed(sessions)):
-            trials = st.trials(s.id)
-            done = sum(t.status == "completed" for t in trials)
-            kinds = sorted({t.drill for t in trials})
             for col, text in enumerate((str(s.id), s.started[:16].replace("T", " "),
-                                        s.source_kind, f"{done}/{len(trials)} "
-                                        + ", ".join(kinds))):
+                                        s.source_kind, f"{s.trial_count} "
+                                        + ", ".join(sorted(s.drills)))):
                 self.history.setItem(row, col, QTableWidgetItem(text))

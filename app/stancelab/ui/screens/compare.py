@@ -1,6 +1,11 @@
-"""Coach comparison: left against right per metric, both reach polygons, baseline vs latest."""
+"""Coach comparison: left against right per metric, both reach polygons, baseline vs latest.
+
+Read from the trial summaries' headline numbers on the worker (see ReloadsWhenShown).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,27 +29,79 @@ KINDS = (("clock", "Clock balance"), ("single-leg", "Single-leg stands"))
 LEFT_COLOUR, RIGHT_COLOUR = "#4cc9f0", "#f72585"
 
 
-def mean_metrics(trials) -> dict:
-    """Per-metric mean over trials (numeric values only)."""
+def mean_metrics(values: list[dict]) -> dict:
+    """Per-metric mean over the trials' numbers (their summaries' headline values)."""
     acc: dict[str, list[float]] = {}
-    for t in trials:
-        for k, v in td.comparable_metrics(t).items():
-            if v is not None:
-                acc.setdefault(k, []).append(float(v))
-    return {k: float(np.mean(v)) for k, v in acc.items()}
+    for v in values:
+        for k, x in v.items():
+            if x is not None:
+                acc.setdefault(k, []).append(float(x))
+    return {k: float(np.mean(x)) for k, x in acc.items()}
 
 
-def side_sessions(storage, athlete_id: int, drill: str) -> list[tuple[int, dict]]:
-    """(session id, {"left": [trials], "right": [trials]}) for sessions with that drill."""
-    out = []
-    for s in storage.sessions(athlete_id):
-        by = {"left": [], "right": []}
-        for t in storage.trials(s.id):
-            if t.drill == drill and t.status == "completed" and t.leg in by:
-                by[t.leg].append(t)
-        if by["left"] or by["right"]:
-            out.append((s.id, by))
+def side_sessions(summaries, drill: str) -> list[tuple[int, dict]]:
+    """(session id, {"left": [summaries], "right": [summaries]}) for the sessions with that
+    drill, completed, on one leg, oldest first."""
+    out: list[tuple[int, dict]] = []
+    for t in summaries:
+        if t.drill == drill and t.status == "completed" and t.leg in ("left", "right"):
+            if not out or out[-1][0] != t.session_id:
+                out.append((t.session_id, {"left": [], "right": []}))
+            out[-1][1][t.leg].append(t)
     return out
+
+
+@dataclass
+class Comparison:
+    """What the screen shows for one drill, read and computed on the worker."""
+
+    drill: str
+    rows: list[dict]                  # compare_sides rows where one side can be better
+    trends: list[tuple[str, dict]]    # (side, trend row), baseline session against the latest
+    missing: list[str]                # sides without a completed trial
+    polygons: dict                    # side -> reach polygon around the foot centre (clock)
+
+
+def comparison(storage, athlete_id: int | None, drill: str) -> Comparison:
+    """Left against right from each side's latest session, from the trial summaries; only the
+    two clock trials whose reach polygons are drawn are read whole."""
+    sessions = side_sessions(storage.trial_summaries(athlete_id), drill) \
+        if athlete_id is not None else []
+    latest = {"left": [], "right": []}
+    for side in latest:  # the most recent session that has this side
+        for _, by in reversed(sessions):
+            if by[side]:
+                latest[side] = by[side]
+                break
+    left = mean_metrics([t.headline for t in latest["left"]])
+    right = mean_metrics([t.headline for t in latest["right"]])
+    rows = compare_sides(left, right) if left and right else []
+    for r in rows:  # per-hour rows: direction of the metric they come from
+        if " o'clock " in r["metric"]:
+            base = r["metric"].split(" o'clock ")[1]
+            r["better"] = better_side(base, r["left"], r["right"])
+            r["direction"] = "higher"
+    trends = []
+    for side in ("left", "right"):
+        having = [by[side] for _, by in sessions if by[side]]
+        if len(having) >= 2:
+            for r in trend(mean_metrics([t.headline for t in having[0]]),
+                           mean_metrics([t.headline for t in having[-1]])):
+                if r["direction"] is not None:
+                    trends.append((side, r))
+    polygons = {}
+    for side in ("left", "right"):
+        clock = [t for t in latest[side] if t.drill == "clock"]
+        if clock:
+            metrics = storage.trial(clock[-1].id).metrics
+            poly = td.reach_polygon(metrics)
+            if poly is not None:
+                polygons[side] = poly - np.asarray((metrics.get("centre_mm") or (0, 0))[:2],
+                                                   dtype=float)
+    # Only metrics where one side can be better (not areas of the outline, counts of
+    # directions, settings...), scores first.
+    return Comparison(drill, [r for r in rows if r["direction"] is not None], trends,
+                      [s for s in ("left", "right") if not latest[s]], polygons)
 
 
 class CompareScreen(ReloadsWhenShown, QWidget):
@@ -54,7 +111,7 @@ class CompareScreen(ReloadsWhenShown, QWidget):
         self.kind = QComboBox()
         for key, text in KINDS:
             self.kind.addItem(text, key)
-        self.kind.currentIndexChanged.connect(lambda _: self.reload())
+        self.kind.currentIndexChanged.connect(lambda _: self.refresh())
         self.summary = big_label("", 22)
         self.summary.setObjectName("summary")
         self.table = QTableWidget(0, 6)
@@ -93,37 +150,30 @@ class CompareScreen(ReloadsWhenShown, QWidget):
         self.rows: list[dict] = []
 
     def set_kind(self, key: str) -> None:
+        """Show one drill's comparison now (the PDF report reads it straight after)."""
+        self.kind.blockSignals(True)
         self.kind.setCurrentIndex([k for k, _ in KINDS].index(key))
+        self.kind.blockSignals(False)
         self.reload()
 
-    def reload(self) -> None:
-        self._needs_reload = False
-        a = self.ctx.athlete
-        drill = self.kind.currentData()
-        sessions = side_sessions(self.ctx.storage, a.id, drill) if a else []
-        latest = {"left": [], "right": []}
-        for side in latest:  # the most recent session that has this side
-            for _, by in reversed(sessions):
-                if by[side]:
-                    latest[side] = by[side]
-                    break
-        left, right = mean_metrics(latest["left"]), mean_metrics(latest["right"])
-        self.rows = compare_sides(left, right) if left and right else []
-        for r in self.rows:  # per-hour rows: direction of the metric they come from
-            if " o'clock " in r["metric"]:
-                base = r["metric"].split(" o'clock ")[1]
-                r["better"] = better_side(base, r["left"], r["right"])
-                r["direction"] = "higher"
-        # Only metrics where one side can be better (not areas of the outline, counts of
-        # directions, settings...), scores first.
-        self.rows = [r for r in self.rows if r["direction"] is not None]
+    def load_request(self) -> tuple:
+        return (None if self.ctx.athlete is None else self.ctx.athlete.id,
+                self.kind.currentData())
+
+    def load(self, athlete_id: int | None, drill: str) -> Comparison:
+        return comparison(self.ctx.storage, athlete_id, drill)
+
+    def load_failed(self, message: str) -> None:
+        self.summary.setText(f"Could not read the trials: {message}")
+
+    def render(self, c: Comparison, now: bool = True) -> None:
+        self.rows = c.rows
         self._fill_table()
-        self._fill_trends(sessions)
-        self._draw_polygons(latest)
-        if not (left and right):
-            missing = [s for s in ("left", "right") if not latest[s]]
-            self.summary.setText(f"Run {self.kind.currentText().lower()} on the "
-                                 f"{' and '.join(missing)} side to compare")
+        self._fill_trends(c.trends)
+        self._draw_polygons(c.polygons)
+        if c.missing:
+            self.summary.setText(f"Run {dict(KINDS)[c.drill].lower()} on the "
+                                 f"{' and '.join(c.missing)} side to compare")
         else:
             flagged = [r for r in self.rows if r["flagged"]]
             self.summary.setText(f"{len(flagged)} of {len(self.rows)} metrics differ by more "
@@ -145,14 +195,7 @@ class CompareScreen(ReloadsWhenShown, QWidget):
                 self.table.setItem(i, j, item)
         self.table.resizeColumnsToContents()
 
-    def _fill_trends(self, sessions) -> None:
-        rows = []
-        for side in ("left", "right"):
-            having = [by[side] for _, by in sessions if by[side]]
-            if len(having) >= 2:
-                for r in trend(mean_metrics(having[0]), mean_metrics(having[-1])):
-                    if r["direction"] is not None:
-                        rows.append((side, r))
+    def _fill_trends(self, rows) -> None:
         self.trends.setRowCount(len(rows))
         for i, (side, r) in enumerate(rows):
             key = r["metric"]
@@ -167,7 +210,7 @@ class CompareScreen(ReloadsWhenShown, QWidget):
                 self.trends.setItem(i, j, item)
         self.trends.resizeColumnsToContents()
 
-    def _draw_polygons(self, latest) -> None:
+    def _draw_polygons(self, polygons: dict) -> None:
         """Both sides on one right-foot outline; the left side is mirrored so that medial and
         lateral line up."""
         pi = self.plot.getPlotItem()
@@ -177,14 +220,9 @@ class CompareScreen(ReloadsWhenShown, QWidget):
         pi.plot(list(o[:, 0]) + [o[0, 0]], list(o[:, 1]) + [o[0, 1]],
                 pen=pg.mkPen("#c9d1d9", width=2), name="foot outline")
         for side, colour in (("left", LEFT_COLOUR), ("right", RIGHT_COLOUR)):
-            clock = [t for t in latest[side] if t.drill == "clock"]
-            if not clock:
+            if side not in polygons:
                 continue
-            poly = td.reach_polygon(clock[-1].metrics)
-            if poly is None:
-                continue
-            c = np.asarray((clock[-1].metrics.get("centre_mm") or (0, 0))[:2], dtype=float)
-            p = poly - c
+            p = polygons[side].copy()
             if side == "left":
                 p[:, 0] = -p[:, 0]
             p = np.vstack([p, p[:1]])

@@ -1,4 +1,8 @@
-"""Results of one trial: stabilogram with the 95 % ellipse, reach polygon, scores, quality."""
+"""Results of one trial: stabilogram with the 95 % ellipse, reach polygon, scores, quality.
+
+The list comes from the trial summaries (one query, no JSON decoded); the picked trial's
+samples are read and its sway computed on the worker, and the latest pick wins.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from stancelab.geometry import FootModel
+from stancelab.storage import StorageError
 from stancelab.ui import trialdata as td
 from stancelab.ui.widgets import ACCENT, BG, OK, WARN, ReloadsWhenShown, big_label
 
@@ -32,18 +37,33 @@ def _plot(title: str) -> pg.PlotWidget:
     return w
 
 
+class _Pick:
+    """One trial picked in the list; cancelled when another is picked before it is drawn."""
+
+    def __init__(self, trial_id: int) -> None:
+        self.trial_id = trial_id
+        self.cancelled = False
+        self.task = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.task is not None:
+            self.task.cancel()
+
+
 class ResultsScreen(ReloadsWhenShown, QWidget):
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.trial: td.Trial | None = None
+        self._pick: _Pick | None = None
         self.list = QListWidget()
         self.list.setObjectName("trial-list")
         self.list.setFixedWidth(360)
         self.list.setStyleSheet("QListWidget { font-size: 14px; } "
                                 "QListWidget::item { padding: 6px 4px; }")
         self.list.currentItemChanged.connect(self._on_pick)
-        self.title = big_label("No trials yet — run a drill", 22)
+        self.title = big_label("", 22)
         self.headline = big_label("", 40, colour=ACCENT)
         self.headline.setObjectName("headline")
         self.stabilogram = _plot("Stabilogram (active part) with 95 % ellipse")
@@ -72,76 +92,126 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         lay.addWidget(self.list)
         lay.addLayout(right, 1)
         self.watch_results(ctx)
+        # The first pick computes sway metrics, whose scipy import takes 1-2 s: done now, on
+        # the worker, so neither the UI thread nor the first look at a trial waits for it.
+        ctx.worker.submit(td.warm_up, name="warm up the sway metrics")
 
-    def trials(self) -> list[td.Trial]:
-        st, a = self.ctx.storage, self.ctx.athlete
-        if a is None:
+    # -- the list
+    def load_request(self) -> tuple:
+        return (None if self.ctx.athlete is None else self.ctx.athlete.id,)
+
+    def load(self, athlete_id: int | None) -> list[td.TrialSummary]:
+        if athlete_id is None:
             return []
-        return [t for s in st.sessions(a.id) for t in st.trials(s.id)]
+        return [t for t in self.ctx.storage.trial_summaries(athlete_id)
+                if t.status != "recording"]
 
-    def reload(self) -> None:
-        self._needs_reload = False
-        trials = [t for t in self.trials() if t.status != "recording"]
+    def render(self, trials: list[td.TrialSummary], now: bool) -> None:
         self.list.blockSignals(True)
         self.list.clear()
         for t in reversed(trials):
-            item = QListWidgetItem(f"{t.started[5:16].replace('T', ' ')}  {td.trial_title(t)}"
-                                   + ("" if t.status == "completed" else f"  ({t.status})"))
+            item = QListWidgetItem(td.list_text(t))
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             self.list.addItem(item)
-        self.list.blockSignals(False)
         if trials:
             self.list.setCurrentRow(0)
-            self.show_trial(trials[-1])
+        self.list.blockSignals(False)
+        if trials:
+            self.select_trial(trials[-1].id, now=now)
         else:
+            self._cancel_pick()
             self.trial = None
             self.title.setText("No trials yet — run a drill")
+            self.headline.setText("")
 
+    def load_failed(self, message: str) -> None:
+        self.title.setText(f"Could not read the results: {message}")
+
+    # -- one trial
     def _on_pick(self, item, _prev=None) -> None:
         if item is not None:
-            self.show_trial(self.ctx.storage.trial(item.data(Qt.ItemDataRole.UserRole)))
+            self.select_trial(item.data(Qt.ItemDataRole.UserRole))
 
-    def show_trial(self, trial: td.Trial) -> None:
-        self.trial = trial
+    def _cancel_pick(self) -> None:
+        if self._pick is not None:
+            self._pick.cancel()
+            self._pick = None
+
+    def select_trial(self, trial_id: int, now: bool = False) -> None:
+        """Show a trial: its samples are read and its sway computed on the worker (``now``:
+        on this thread, drawn before returning). A newer pick cancels this one."""
+        self._cancel_pick()
+        if now:
+            self._show(td.load_detail(self.ctx.storage, trial_id))
+            return
+        pick = self._pick = _Pick(trial_id)
+        pick.task = self.ctx.worker.submit(
+            td.load_detail, self.ctx.storage, trial_id, lambda: pick.cancelled,
+            on_done=lambda detail: self._picked(pick, detail),
+            on_error=lambda exc: self._pick_failed(pick, exc), name="load a trial")
+
+    @property
+    def picking(self) -> bool:
+        """A picked trial is still being read or computed."""
+        return self._pick is not None
+
+    def _picked(self, pick: _Pick, detail) -> None:
+        if pick is self._pick:
+            self._pick = None
+            if detail is not None:
+                self._show(detail)
+
+    def _pick_failed(self, pick: _Pick, exc: BaseException) -> None:
+        if pick is not self._pick:
+            return
+        self._pick = None
+        if not isinstance(exc, StorageError):
+            raise exc
+        self.title.setText(f"Could not read trial {pick.trial_id}: {exc}")
+
+    def _show(self, d: td.TrialDetail) -> None:
+        trial = self.trial = d.trial
         self.title.setText(td.trial_title(trial) + f"  —  {trial.started[:16].replace('T', ' ')}")
-        rows = td.headline_metrics(trial)
+        rows = d.rows
         self.headline.setText(f"{rows[0][0]}: {rows[0][1]}" if rows else trial.status)
         self.scores.setRowCount(len(rows))
         for i, (k, v) in enumerate(rows):
             self.scores.setItem(i, 0, QTableWidgetItem(k))
             self.scores.setItem(i, 1, QTableWidgetItem(v))
         self.scores.resizeColumnToContents(0)
-        cop = td.load_cop(self.ctx.storage, trial)
-        flags = td.quality_flags(trial, cop)
-        ok = flags == ["No data-quality problems found"]
-        self.flags.setText("Data quality:\n• " + "\n• ".join(flags))
+        ok = d.flags == ["No data-quality problems found"]
+        self.flags.setText("Data quality:\n• " + "\n• ".join(d.flags))
         self.flags.setStyleSheet(f"color: {OK if ok else WARN}; font-size: 16px;")
-        self._draw_stabilogram(cop)
-        self._draw_reach(trial)
+        self._draw_stabilogram(d)
+        self._draw_reach(d)
 
-    def _draw_stabilogram(self, cop: td.TrialCop) -> None:
+    def _draw_stabilogram(self, d: td.TrialDetail) -> None:
         pi = self.stabilogram.getPlotItem()
         pi.clear()
+        cop = d.cop
         sel = cop.active
         if not sel.any():
             sel = slice(None)
         pi.plot(cop.x_mm[sel], cop.y_mm[sel], pen=pg.mkPen("#4cc9f0", width=1),
                 connect="finite")
-        m, ell = td.ellipse95(cop)
-        if ell is not None:
-            pi.plot(ell[:, 0], ell[:, 1], pen=pg.mkPen(ACCENT, width=3))
-            pi.setTitle(f"Stabilogram · 95 % ellipse {m.ellipse95_area_mm2:.0f} mm²", size="13pt")
+        if d.ellipse is not None:
+            pi.plot(d.ellipse[:, 0], d.ellipse[:, 1], pen=pg.mkPen(ACCENT, width=3))
+            pi.setTitle(f"Stabilogram · 95 % ellipse {d.sway.ellipse95_area_mm2:.0f} mm²",
+                        size="13pt")
+        else:
+            pi.setTitle("Stabilogram (active part) with 95 % ellipse", size="13pt")
 
-    def _draw_reach(self, trial: td.Trial) -> None:
+    def _draw_reach(self, d: td.TrialDetail) -> None:
         pi = self.reach.getPlotItem()
         pi.clear()
+        trial = d.trial
         leg = trial.leg if trial.leg in ("left", "right") else "right"
         foot = FootModel(self.ctx.foot_length_mm, leg)
         o = foot.outline()
         c = (trial.metrics.get("centre_mm") or (0.0, 0.0))[:2]
         pi.plot(list(o[:, 0] + c[0]) + [o[0, 0] + c[0]], list(o[:, 1] + c[1]) + [o[0, 1] + c[1]],
                 pen=pg.mkPen("#c9d1d9", width=2))
-        poly = td.reach_polygon(trial.metrics)
+        poly = d.reach
         if poly is not None:
             pi.plot(list(poly[:, 0]) + [poly[0, 0]], list(poly[:, 1]) + [poly[0, 1]],
                     pen=pg.mkPen(OK, width=3), fillLevel=None, brush=pg.mkBrush(53, 208, 127, 60))
