@@ -48,8 +48,8 @@ def test_trial_summaries_carry_counts_and_headline_numbers(store):
         s1.id, "2026-01-01T10:00:00.000+01:00", ada.id, "clock", "left", "eyes open",
         "completed", 12)
     assert first.ended is not None and first.reason is None
-    # Numbers only (no booleans, lists or objects), per-hour excursion as the compare screen
-    # names it.
+    # The clock's headline keys that are numbers (not sensor_ok, centre_mm), and the per-hour
+    # excursion as the compare screen names it.
     assert first.headline == {"edge_reach_score_pct": 71.5, "targets_reached": 11.0,
                               "weakest_hour": 9.0, "3 o'clock max_excursion_pct": 80.0}
     assert got[1].headline == {"path_length_mm": 400.5} and got[1].sample_count == 7
@@ -57,12 +57,14 @@ def test_trial_summaries_carry_counts_and_headline_numbers(store):
 
 
 def test_headline_follows_every_metrics_update(store):
-    _, trial = new_trial(store)
-    store.update_metrics(trial.id, {"rms_mm": 3.0, "left_pct": 40.0})
-    store.update_metrics(trial.id, {"rms_mm": 2.5})
+    _, trial = new_trial(store, drill="quiet")
+    store.update_metrics(trial.id, {"rms_mm": 3.0, "left_pct": 40.0, "hull_area_mm2": 9.0})
+    store.update_metrics(trial.id, {"rms_mm": 2.5, "right_pct": float("nan")})
     (t,) = store.trial_summaries()
+    # The quiet stance's headline keys only (no hull area), numbers only (no NaN).
     assert t.headline == {"rms_mm": 2.5, "left_pct": 40.0}
     assert t.status == "recording" and t.sample_count == 0
+    assert store.trial(trial.id).metrics["hull_area_mm2"] == 9.0
 
 
 def test_recording_trial_counts_committed_samples(store):

@@ -15,6 +15,7 @@ export and import give back bit-identical numbers. docs/storage.md describes it 
 
 from stancelab.storage.records import (
     ERROR_KINDS,
+    HEADLINE_KEYS,
     TRIAL_STATUSES,
     Athlete,
     RecoveredTrial,
@@ -34,7 +35,8 @@ from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S, SqliteBacke
 from stancelab.storage.store import Storage
 
 __all__ = [
-    "DEFAULT_BUSY_TIMEOUT_S", "DEFAULT_COMMIT_INTERVAL_S", "ERROR_KINDS", "MIGRATIONS",
+    "DEFAULT_BUSY_TIMEOUT_S", "DEFAULT_COMMIT_INTERVAL_S", "ERROR_KINDS", "HEADLINE_KEYS",
+    "MIGRATIONS",
     "TRIAL_STATUSES", "Athlete", "RecoveredTrial", "SampleArrays", "SampleWriter", "Session",
     "SessionSummary", "SqliteBackend", "Storage", "StorageError", "Trial", "TrialSummary",
     "headline_values", "now_iso", "quantise_us",

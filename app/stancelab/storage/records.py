@@ -7,6 +7,7 @@ from rows, and are what the CLI, the UI and the CSV code see.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,16 +42,34 @@ def check_status(status: str) -> None:
         raise ValueError(f"trial status must be one of {TRIAL_STATUSES}, not {status!r}")
 
 
-def headline_values(metrics: dict) -> dict[str, float]:
-    """The numbers summaries list without decoding a trial's metrics JSON: every numeric
-    top-level metric (not booleans), and for a clock trial each hour's maximal excursion as
-    ``"<hour> o'clock max_excursion_pct"`` (the keys the result and compare screens show)."""
-    out = {k: float(v) for k, v in metrics.items()
-           if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    for t in metrics.get("targets", None) or []:
-        if isinstance(t, dict) and isinstance(t.get("max_excursion_pct"), (int, float)):
-            out[f"{t.get('hour')} o'clock max_excursion_pct"] = float(t["max_excursion_pct"])
+#: The scores a coach reads first, per drill kind (the result screen lists them first): the
+#: numbers a TrialSummary carries, kept in the trial_metrics table.
+HEADLINE_KEYS: dict[str, tuple[str, ...]] = {
+    "clock": ("edge_reach_score_pct", "targets_reached", "weakest_hour",
+              "weakest_max_excursion_pct"),
+    "single-leg": ("time_held_s", "touchdowns", "time_to_stabilisation_s",
+                   "ellipse95_area_mm2", "mean_velocity_mm_s"),
+    "quiet": ("ellipse95_area_mm2", "mean_velocity_mm_s", "path_length_mm", "rms_mm",
+              "left_pct", "right_pct"),
+    "recording": ("samples", "lost_frames"),
+}
+
+
+def headline_values(drill: str, metrics: dict) -> dict[str, float]:
+    """A trial's headline numbers: its drill's HEADLINE_KEYS that are numbers (not booleans)
+    and, for a clock trial, each hour's maximal excursion as ``"<hour> o'clock
+    max_excursion_pct"`` (the per-hour figure the compare screen shows)."""
+    out = {k: float(metrics[k]) for k in HEADLINE_KEYS.get(drill, ())
+           if _is_number(metrics.get(k))}
+    if drill == "clock":
+        for t in metrics.get("targets") or ():
+            if isinstance(t, dict) and _is_number(t.get("max_excursion_pct")):
+                out[f"{t.get('hour')} o'clock max_excursion_pct"] = float(t["max_excursion_pct"])
     return out
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 @dataclass(frozen=True)

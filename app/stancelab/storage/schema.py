@@ -81,8 +81,8 @@ METRIC_INSERT = "INSERT INTO trial_metrics (trial_id, key, value) VALUES (?, ?, 
 
 def _fill_trial_metrics(db) -> None:
     """Version 2, rows recorded before it: each trial's summary numbers from its metrics JSON."""
-    rows = [(tid, k, v) for tid, text in db.execute("SELECT id, metrics FROM trials")
-            for k, v in headline_values(json.loads(text)).items()]
+    rows = [(tid, k, v) for tid, drill, text in db.execute("SELECT id, drill, metrics FROM trials")
+            for k, v in headline_values(drill, json.loads(text)).items()]
     db.executemany(METRIC_INSERT, rows)
 
 
@@ -92,8 +92,8 @@ _V2 = [
     "ALTER TABLE trials ADD COLUMN sample_count BIGINT",
     ("UPDATE trials SET sample_count = (SELECT COUNT(*) FROM samples "
      "WHERE samples.trial_id = trials.id)"),
-    # The numbers of each trial's metrics JSON (records.headline_values), rewritten by
-    # update_metrics, so summaries never decode the JSON.
+    # Each trial's headline numbers (records.headline_values), rewritten by update_metrics,
+    # so summaries never decode the metrics JSON.
     """CREATE TABLE trial_metrics (
         trial_id BIGINT NOT NULL REFERENCES trials (id),
         key TEXT NOT NULL,

@@ -344,7 +344,7 @@ class Storage:
     def update_metrics(self, trial_id: int, metrics: dict) -> None:
         """Merge result metrics into the trial as they come (each call commits)."""
         with self.transaction():
-            row = self._one("SELECT metrics FROM trials WHERE id = ?", (trial_id,))
+            row = self._one("SELECT metrics, drill FROM trials WHERE id = ?", (trial_id,))
             if row is None:
                 raise self._missing(f"trial {trial_id}")
             merged = {**json.loads(row[0]), **metrics}
@@ -352,7 +352,7 @@ class Storage:
                              (json.dumps(merged, sort_keys=True), trial_id))
             self._db.execute("DELETE FROM trial_metrics WHERE trial_id = ?", (trial_id,))
             self._db.executemany(METRIC_INSERT, [(trial_id, k, v) for k, v in
-                                                 headline_values(merged).items()])
+                                                 headline_values(row[1], merged).items()])
 
     def finish_trial(self, trial_id: int, status: str = "completed",
                      reason: str | None = None, ended: str | None = None) -> None:
