@@ -62,11 +62,10 @@ class Comparison:
     polygons: dict                    # side -> reach polygon around the foot centre (clock)
 
 
-def comparison(storage, athlete_id: int | None, drill: str) -> Comparison:
-    """Left against right from each side's latest session, from the trial summaries; only the
-    two clock trials whose reach polygons are drawn are read whole."""
-    sessions = side_sessions(storage.trial_summaries(athlete_id), drill) \
-        if athlete_id is not None else []
+def comparison(storage, summaries, drill: str) -> Comparison:
+    """Left against right from each side's latest session, from the athlete's trial summaries;
+    only the two clock trials whose reach polygons are drawn are read whole."""
+    sessions = side_sessions(summaries, drill)
     latest = {"left": [], "right": []}
     for side in latest:  # the most recent session that has this side
         for _, by in reversed(sessions):
@@ -146,8 +145,10 @@ class CompareScreen(ReloadsWhenShown, QWidget):
         lay = QHBoxLayout(self)
         lay.addLayout(left, 3)
         lay.addWidget(self.plot, 2)
-        self.watch_results(ctx)
         self.rows: list[dict] = []
+        #: (athlete id, trial summaries) of the last load; None once something was stored
+        self._summaries: tuple | None = None
+        self.watch_results(ctx)
 
     def set_kind(self, key: str) -> None:
         """Show one drill's comparison now (the PDF report reads it straight after)."""
@@ -156,17 +157,30 @@ class CompareScreen(ReloadsWhenShown, QWidget):
         self.kind.blockSignals(False)
         self.reload()
 
-    def load_request(self) -> tuple:
-        return (None if self.ctx.athlete is None else self.ctx.athlete.id,
-                self.kind.currentData())
+    def mark_stale(self, *args) -> None:
+        self._summaries = None
+        super().mark_stale(*args)
 
-    def load(self, athlete_id: int | None, drill: str) -> Comparison:
-        return comparison(self.ctx.storage, athlete_id, drill)
+    def load_request(self) -> tuple:
+        aid = None if self.ctx.athlete is None else self.ctx.athlete.id
+        cached = self._summaries if self._summaries is not None and \
+            self._summaries[0] == aid else None
+        return aid, self.kind.currentData(), cached
+
+    def load(self, athlete_id: int | None, drill: str, cached) -> tuple:
+        """Another drill picked with nothing stored since: the summaries read last time."""
+        if cached is not None:
+            summaries = cached[1]
+        else:
+            summaries = self.ctx.storage.trial_summaries(athlete_id) \
+                if athlete_id is not None else []
+        return comparison(self.ctx.storage, summaries, drill), (athlete_id, summaries)
 
     def load_failed(self, message: str) -> None:
         self.summary.setText(f"Could not read the trials: {message}")
 
-    def render(self, c: Comparison, now: bool = True) -> None:
+    def render(self, data: tuple, now: bool = True) -> None:
+        c, self._summaries = data
         self.rows = c.rows
         self._fill_table()
         self._fill_trends(c.trends)

@@ -60,6 +60,7 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         self.list = QListWidget()
         self.list.setObjectName("trial-list")
         self.list.setFixedWidth(360)
+        self.list.setUniformItemSizes(True)   # a year of trials: rows laid out in O(1)
         self.list.setStyleSheet("QListWidget { font-size: 14px; } "
                                 "QListWidget::item { padding: 6px 4px; }")
         self.list.currentItemChanged.connect(self._on_pick)
