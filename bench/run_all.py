@@ -210,6 +210,44 @@ def parse_sim_stats(out, js):
                    note=f"{n} lines, see the output below (ranges, not pass/fail)")]
 
 
+def parse_scale(out, js):
+    """A few figures per data set: the worst action of each group (bench_scale prints all)."""
+    groups = (("first switch to each screen", lambda a: a.endswith("(first)")),
+              ("screen switch, nothing changed", lambda a: a.startswith("switch to")
+               and not a.endswith(("(first)", "after a stored trial"))),
+              ("screen switch after a trial was stored", lambda a: a.endswith("stored trial")),
+              ("trial stored while on Drills (results_changed)",
+               lambda a: a.startswith("trial stored")),
+              ("click in a list", lambda a: a.startswith(("click", "pick"))),
+              ("Coach this athlete", lambda a: a.startswith("Coach")),
+              ("PDF report", lambda a: a.startswith("PDF")),
+              ("UI stall while a drill records (10 ms timer lateness)",
+               lambda a: a.startswith("drill:")))
+    figs = []
+    for name, info in js["sets"].items():
+        rows = [r for r in js["rows"] if r["set"] == name]
+        tag = (f"{name}: {info['athletes']} athletes, {info['sessions']} sessions, "
+               f"{info['samples'] / 1e6:.1f} M samples")
+        for title, match in groups:
+            sel = [r for r in rows if r["block_ms"] is not None and match(r["action"])]
+            if not sel:
+                continue
+            worst = max(sel, key=lambda r: r["block_ms"]["max"])
+            b, c = worst["block_ms"], worst["content_ms"]
+            note = (f"worst: {worst['action']}, p50 {b['p50']:.0f} / p95 {b['p95']:.0f} ms"
+                    + (f"; to content p50 {c['p50']:.0f} / max {c['max']:.0f} ms" if c else ""))
+            figs.append(_le(f"{tag}: {title}, UI blocked, max", b["max"], "ms",
+                            worst["target_ms"], note))
+        for r in rows:
+            if r["block_ms"] is None:
+                c = r["content_ms"]
+                note = f"p50 {c['p50']:.0f}, p95 {c['p95']:.0f} ms, {c['n']} runs"
+                figs.append(_le(f"{tag}: {r['action']}, max", c["max"], "ms", r["target_ms"],
+                                note) if r["target_ms"] else
+                            Figure(f"{tag}: {r['action']}, max", c["max"], "ms", note=note))
+    return figs
+
+
 BENCHES = [
     Bench("metrics", "bench/bench_metrics.py", [], [], parse_metrics, json_flag=True),
     Bench("peers", "bench/bench_peers.py", [], ["--quick"], parse_peers, json_flag=True),
@@ -223,6 +261,7 @@ BENCHES = [
     Bench("calibration", "bench/bench_calibration.py", [], ["--grid", "5", "--hold", "0.5"],
           parse_calibration, json_flag=True),
     Bench("sim_stats", "bench/sim_stats.py", [], ["--seeds", "2"], parse_sim_stats),
+    Bench("scale", "bench/bench_scale.py", [], ["--quick"], parse_scale, json_flag=True),
     Bench("firmware", "bench/bench_firmware.py", [], ["--minutes", "0.5"], parse_firmware,
           json_flag=True, timeout_s=3600),
 ]
