@@ -197,6 +197,7 @@ def ensure_data(name: str, spec: DataSpec, log) -> tuple[Path, dict]:
 
 
 def work_copy(ddir: Path) -> Path:
+    """A copy of the data set for a run that records (the drill adds a session)."""
     work = Path(tempfile.mkdtemp(prefix="stancelab-bench-scale-run-"))
     shutil.copy2(ddir / "stancelab.sqlite3", work / "stancelab.sqlite3")
     return work
@@ -261,8 +262,10 @@ class Meter:
                 "content_ms": 1e3 * (time.perf_counter() - t0)}
 
 
-def measure_gui(work: Path, rounds: int, drill_seconds: float, read_only: bool) -> dict:
-    """The real window offscreen on the database in ``work`` (STANCELAB_DATA_DIR)."""
+def measure_gui(work: Path, out_dir: Path, rounds: int, drill_seconds: float,
+                read_only: bool) -> dict:
+    """The real window offscreen on the database in ``work`` (STANCELAB_DATA_DIR); the PDF
+    report is written to ``out_dir``; ``read_only``: no drill (nothing written to ``work``)."""
     from collections import defaultdict
 
     from PySide6.QtWidgets import QApplication
@@ -302,7 +305,7 @@ def measure_gui(work: Path, rounds: int, drill_seconds: float, read_only: bool) 
         _clicks(win, m, acts, rounds)
         exp = win.show_screen("Export")
         m.pump()
-        exp.folder.setText(str(work / "exports"))
+        exp.folder.setText(str(out_dir))
         for _ in range(max(2, rounds // 2)):
             acts["PDF report (Export)"].append(m.run(exp.export_pdf))
         out = {"window_built_s": built, "actions": dict(acts)}
@@ -392,10 +395,12 @@ def _drill(win, ctx, m: Meter, trial_s: float) -> dict:
 
 
 def run_child(work: Path, rounds: int, drill_seconds: float, read_only: bool) -> dict:
-    cmd = [sys.executable, str(Path(__file__)), "--child", str(work), "--rounds", str(rounds),
-           "--drill-seconds", str(drill_seconds)] + (["--read-only"] if read_only else [])
-    res = subprocess.run(cmd, env=_env(work), capture_output=True, text=True, check=False,
-                         timeout=1800)
+    with tempfile.TemporaryDirectory(prefix="stancelab-bench-scale-out-") as out:
+        cmd = [sys.executable, str(Path(__file__)), "--child", str(work), "--out", out,
+               "--rounds", str(rounds), "--drill-seconds", str(drill_seconds)] \
+            + (["--read-only"] if read_only else [])
+        res = subprocess.run(cmd, env=_env(work), capture_output=True, text=True, check=False,
+                             timeout=1800)
     if res.returncode != 0:
         raise RuntimeError(f"GUI child exited {res.returncode}: {res.stderr[-2000:]}")
     return json.loads(res.stdout[res.stdout.index("{"):])
@@ -465,10 +470,11 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--child", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--out", metavar="DIR", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     rounds = a.rounds or (3 if a.quick else 5)
     if a.child:
-        print(json.dumps(measure_gui(Path(a.child), rounds, a.drill_seconds,
+        print(json.dumps(measure_gui(Path(a.child), Path(a.out), rounds, a.drill_seconds,
                                a.read_only or a.no_drill)))
         return 0
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if a.json else \
@@ -480,16 +486,19 @@ def main(argv=None) -> int:
     report = {"sets": {}, "rows": []}
     for label, spec in sets:
         ddir, info = ensure_data(label, spec, log)
-        work = work_copy(ddir)
+        read_only = label == "clinic" or a.no_drill
+        # Only the drill writes: a read-only run uses the cached set as it is (the clinic's
+        # is too large to copy for every run).
+        work = ddir if read_only else work_copy(ddir)
         try:
             name = YEAR_ATHLETE if spec.athletes == 1 else "Athlete 01"
             commands = {"stancelab sessions": time_command(["sessions"], work, repeats),
                         f"stancelab compare --athlete '{name}'":
                             time_command(["compare", "--athlete", name], work, repeats)}
-            gui = run_child(work, rounds, a.drill_seconds,
-                            read_only=label == "clinic" or a.no_drill)
+            gui = run_child(work, rounds, a.drill_seconds, read_only)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if work != ddir:
+                shutil.rmtree(work, ignore_errors=True)
         rows = figures(gui, commands, label)
         report["sets"][label] = {**info, "cache": str(ddir), "window_built_s":
                                  gui["window_built_s"]}

@@ -78,6 +78,12 @@ def test_a_stored_trial_reloads_no_hidden_screen_and_a_shown_one_once(qtbot, wit
     ctx.results_changed.emit()
     _settled(qtbot, ctx, win.screens["Athletes"])
     assert len(loads["Athletes"]) == 2 and len(loads["Results"]) == 1
+    # reload() (the PDF report's): reads now when stale, not again when current.
+    results = win.screens["Results"]
+    results.reload()
+    assert len(loads["Results"]) == 2 and loads["Results"][1][0] is threading.main_thread()
+    results.reload()
+    assert len(loads["Results"]) == 2
 
 
 def test_results_lists_and_draws_each_trial_once(qtbot, with_board):

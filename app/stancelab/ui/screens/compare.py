@@ -152,9 +152,12 @@ class CompareScreen(ReloadsWhenShown, QWidget):
 
     def set_kind(self, key: str) -> None:
         """Show one drill's comparison now (the PDF report reads it straight after)."""
-        self.kind.blockSignals(True)
-        self.kind.setCurrentIndex([k for k, _ in KINDS].index(key))
-        self.kind.blockSignals(False)
+        index = [k for k, _ in KINDS].index(key)
+        if index != self.kind.currentIndex():
+            self.kind.blockSignals(True)
+            self.kind.setCurrentIndex(index)
+            self.kind.blockSignals(False)
+            self._stale = True
         self.reload()
 
     def mark_stale(self, *args) -> None:

@@ -156,6 +156,9 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         """A picked trial is still being read or computed."""
         return self._pick is not None
 
+    def _busy(self) -> bool:
+        return self.picking
+
     def _picked(self, pick: _Pick, detail) -> None:
         if pick is self._pick:
             self._pick = None

@@ -16,8 +16,8 @@ class ReloadsWhenShown:
     The screen defines ``load_request()``, which reads its widgets and the context on the UI
     thread and returns the arguments of ``load(*args)``, which reads the storage (no widgets: it
     runs on a worker thread) and returns what ``render(data, now)`` draws on the UI thread.
-    ``reload()`` does all three on the calling thread, for callers that need the content at
-    once (the PDF report).
+    ``reload()`` does all three on the calling thread when the screen is stale, for callers
+    that need the content at once (the PDF report).
     A storage error while loading goes to ``load_failed(message)`` and the screen stays stale.
     """
 
@@ -56,7 +56,10 @@ class ReloadsWhenShown:
             on_error=lambda exc: self._failed(gen, exc), name=f"{type(self).__name__}.load")
 
     def reload(self) -> None:
-        """Read and draw now, on this thread; a refresh still on the worker is dropped."""
+        """Make the content current now, on this thread: read and draw, unless nothing has
+        changed since the last load was drawn. A refresh still on the worker is dropped."""
+        if not self._stale and not self.loading and not self._busy():
+            return
         self._begin()
         self.render(self.load(*self.load_request()), now=True)
 
@@ -95,3 +98,7 @@ class ReloadsWhenShown:
 
     def load_failed(self, message: str) -> None:
         raise NotImplementedError
+
+    def _busy(self) -> bool:
+        """More of the content is still on the worker (Results: the picked trial)."""
+        return False
