@@ -61,7 +61,7 @@ class StallWatch:
 
     def check(self) -> None:
         """Fail (AssertionError) if a tick came more than ``limit_s`` late, or none came."""
-        assert self.ticks > 1, "the watch never ticked: the event loop did not run"
         assert self.worst_late_s <= self.limit_s, (
             f"the UI thread was blocked for {self.worst_late_s:.2f} s "
             f"(limit {self.limit_s:.1f} s)")
+        assert self.ticks > 1, "the watch never ticked: the event loop did not run"

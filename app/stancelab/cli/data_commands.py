@@ -96,7 +96,8 @@ def cmd_record(args) -> int:
         if kind == "started":
             st = src.state
             print(f"Recording {args.seconds:g} s from the {st.description} "
-                  f"(board {st.board_id:08x}, firmware {st.firmware}) for {athlete.name}: "
+                  f"(board {'without id' if st.board_id is None else format(st.board_id, '08x')}, "
+                  f"firmware {st.firmware}) for {athlete.name}: "
                   f"session {d['session'].id}, trial {d['trial'].id}.", file=sys.stderr)
             if d["calibration"].method == "nominal":
                 print("Note: this board has no saved calibration; forces use nominal gains.",

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="stancelab",
         description="Balance-board biofeedback for runners. Without a command, opens the app.")
     p.add_argument("--version", action="version", version=f"stancelab {__version__}")
-    add_source_args(p)
+    add_source_args(p, replay=True)   # the app replays a recording as its board too
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     for commands in (board_commands, data_commands, drill_commands):
