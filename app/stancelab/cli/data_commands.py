@@ -120,7 +120,7 @@ def cmd_record(args) -> int:
     finally:
         progress.finish()
     if rec.db_error is not None:
-        if "full" in str(rec.db_error):
+        if rec.db_error.kind == "disk_full":
             raise UserError(
                 f"the disk is full; recording stopped. The {rec.kept} samples written before "
                 f"are kept in {store.path}. Free some disk space and record again.")
