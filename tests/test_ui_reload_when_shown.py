@@ -150,4 +150,4 @@ def test_compare_and_athletes_read_on_the_worker_and_the_report_reads_now(qtbot,
     ath = win.show_screen("Athletes")
     _settled(qtbot, ctx, ath)
     assert ath.history.rowCount() == 1
-    assert ath.history.item(0, 3).text() == "2 clock"
+    assert ath.history.item(0, 3).text() == "2/2 clock"

@@ -1,11 +1,12 @@
 """Athletes: create, edit and pick who is on the board; their session history.
 
-The list and the history are read on the worker (the history from the session summaries: no
-trial is read) and drawn on return; see ReloadsWhenShown.
+The list and the history are read on the worker (the history from the session and trial
+summaries: no settings or metrics decoded) and drawn on return; see ReloadsWhenShown.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
@@ -39,6 +40,7 @@ class AthletesView:
     current_id: int | None             # the athlete being coached (marked in the list)
     focus_id: int | None               # the athlete in the form and the history
     history: list[SessionSummary]      # of focus_id, oldest first
+    completed: Counter                 # session id -> trials completed
 
 
 class AthletesScreen(ReloadsWhenShown, QWidget):
@@ -115,8 +117,12 @@ class AthletesScreen(ReloadsWhenShown, QWidget):
 
     def load(self, current_id: int | None, focus_id: int | None) -> AthletesView:
         st = self.ctx.storage
+        if focus_id is None:
+            return AthletesView(st.athletes(), current_id, None, [], Counter())
+        done = Counter(t.session_id for t in st.trial_summaries(focus_id)
+                       if t.status == "completed")
         return AthletesView(st.athletes(), current_id, focus_id,
-                            st.session_summaries(focus_id) if focus_id is not None else [])
+                            st.session_summaries(focus_id), done)
 
     def load_failed(self, message: str) -> None:
         self.message.setText(f"Could not read the athletes: {message}")
@@ -137,7 +143,7 @@ class AthletesScreen(ReloadsWhenShown, QWidget):
             return
         if focus.id != self._form_id:
             self._fill_form(focus)
-        self._show_history(v.history)
+        self._show_history(v.history, v.completed)
 
     # -- intents
     def _on_pick(self, item, _prev=None) -> None:
@@ -217,10 +223,10 @@ class AthletesScreen(ReloadsWhenShown, QWidget):
             self.ctx.select_athlete(self.ctx.storage.athlete(self._editing_id))
             self.message.setText(f"Now coaching {self.ctx.athlete.name}.")
 
-    def _show_history(self, sessions: list[SessionSummary]) -> None:
+    def _show_history(self, sessions: list[SessionSummary], completed: Counter) -> None:
         self.history.setRowCount(len(sessions))
         for row, s in enumerate(reversed(sessions)):
             for col, text in enumerate((str(s.id), s.started[:16].replace("T", " "),
-                                        s.source_kind, f"{s.trial_count} "
+                                        s.source_kind, f"{completed[s.id]}/{s.trial_count} "
                                         + ", ".join(sorted(s.drills)))):
                 self.history.setItem(row, col, QTableWidgetItem(text))
