@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
 import ui_helpers
 from stancelab.geometry import foot_length_from_eu_size
@@ -78,25 +79,65 @@ def test_export_csv_pdf_png_after_drills(qtbot, app_window, tmp_path):
 
     exp = win.show_screen("Export")
     exp.folder.setText(str(tmp_path / "out"))
-    raw, summary = exp.export_session()
+
+    def run(export) -> list:
+        assert export() is not None
+        assert exp.busy and not any(b.isEnabled() for b in exp.buttons.values())
+        assert exp.progress.isVisible() and exp.message.text().startswith("Exporting")
+        qtbot.waitUntil(lambda: not exp.busy, timeout=60_000)
+        assert all(b.isEnabled() for b in exp.buttons.values()) and not exp.progress.isVisible()
+        assert exp.message.text().startswith("Written:"), exp.message.text()
+        return exp.written
+
+    raw, summary = run(exp.export_session)
     assert raw.stat().st_size > 10_000 and summary.read_text().count("\n") >= 4
-    (all_summary,) = exp.export_summary()
+    (all_summary,) = run(exp.export_summary)
     assert "edge_reach_score_pct" in all_summary.read_text()
-    (pdf,) = exp.export_pdf()
+    (pdf,) = run(exp.export_pdf)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
-    pngs = exp.export_pngs()
+    pngs = run(exp.export_pngs)
     assert {p.stem.split("_")[-1] for p in pngs} == {"stabilogram", "reach", "comparison"}
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    for png in pngs:       # the plots drew their data: far more than the blank frame
+        img = QImage(str(png))
+        assert len({img.pixel(x, y) for x in range(0, img.width(), 3)
+                    for y in range(0, img.height(), 3)}) > 20, png.name
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == \
+        sorted(p.name for p in (raw, summary, all_summary, pdf, *pngs))   # no temporary file
 
 
-def test_export_to_an_unwritable_folder_says_so(app_window, tmp_path):
+def test_export_to_an_unwritable_folder_says_so(qtbot, app_window, tmp_path):
     _ctx, win = app_window
     exp = win.show_screen("Export")
     blocker = tmp_path / "file"
     blocker.write_text("x")
     exp.folder.setText(str(blocker / "sub"))
-    assert exp.export_pdf() == []
+    exp.export_pdf()
+    qtbot.waitUntil(lambda: not exp.busy, timeout=60_000)
+    assert exp.written == []
     assert "Choose a folder you can write to" in exp.message.text()
+    assert "\n" not in exp.message.text()                 # one line
+    assert all(b.isEnabled() for b in exp.buttons.values())
+    assert blocker.read_text() == "x"
+
+
+def test_a_failed_export_keeps_the_files_written_before_it(qtbot, app_window, tmp_path):
+    """The second plot cannot be written (a folder has its name): the first stays, the screen
+    names it, and no half-written file is left."""
+    ctx, win = app_window
+    out = tmp_path / "out"
+    stem = ctx.athlete.name.replace(" ", "_")
+    (out / f"{stem}_reach.png").mkdir(parents=True)
+    exp = win.show_screen("Export")
+    exp.folder.setText(str(out))
+    exp.export_pngs()
+    qtbot.waitUntil(lambda: not exp.busy, timeout=60_000)
+    text = exp.message.text()
+    assert text.startswith("Export failed:") and "\n" not in text
+    assert f"Written before: {stem}_stabilogram.png." in text
+    assert [p.name for p in exp.written] == [f"{stem}_stabilogram.png"]
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem}_reach.png",
+                                                     f"{stem}_stabilogram.png"]
 
 
 def test_board_screen_shows_the_simulated_board(qtbot, app_window):

@@ -13,12 +13,16 @@ import sqlite3
 import threading
 import time
 
+import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 import ui_helpers
 from pty_peer import BOARD_ID, PtyPeer
 from stancelab.board.ports import EXTRA_PORTS_ENV
+from stancelab.board.sample_arrays import SampleArrays
 from stancelab.drills.events import Phase
+from stancelab.sim.virtual_board import DEFAULT_BOARD_ID
 from ui_stall import StallWatch
 
 app_window = ui_helpers.app_window
@@ -98,6 +102,50 @@ def test_the_start_up_probe_finds_a_slow_board(qtbot, slow_board):
     finally:
         win.close()
         ctx.close()
+
+
+def _long_session(storage, athlete_id: int, minutes: float) -> int:
+    """A stored session with one completed quiet-stance trial of ``minutes`` at 80 samples/s
+    (a person swaying on the board), written through the Storage API."""
+    n = int(minutes * 60 * 80)
+    t = np.arange(n) / 80.0
+    x, y = 20 * np.sin(0.7 * t), 30 * np.cos(0.4 * t)
+    corners = np.column_stack([2000 + x + y, 2000 - x + y, 2000 + x - y, 2000 - x - y])
+    counts = (100_000 + 40 * corners).astype(np.int64)
+    session = storage.start_session(athlete_id=athlete_id, source_kind="simulated",
+                                    board_id=DEFAULT_BOARD_ID, firmware="1.0.0",
+                                    calibration=None)
+    trial = storage.start_trial(session.id, "quiet", leg="both", condition="eyes open")
+    with storage.sample_writer(trial.id) as writer:
+        writer.extend(SampleArrays(np.arange(n) % 65536, t, t, counts, np.zeros(n, np.int64),
+                                   np.full(n, "active", object), np.full(n, None, object)))
+    storage.finish_trial(trial.id)
+    return session.id
+
+
+def test_exporting_a_long_session_to_csv_and_pdf(qtbot, app_window, tmp_path):
+    """Forty minutes of samples: the CSV and the report's stabilogram read all of them."""
+    ctx, win = app_window
+    sid = _long_session(ctx.storage, ctx.athlete.id, 40)
+    ctx.results_changed.emit()
+    exp = win.show_screen("Export")
+    exp.folder.setText(str(tmp_path / "out"))
+    assert exp.sessions.currentItem().data(Qt.ItemDataRole.UserRole) == sid
+    seen: list[int] = []
+    exp.progress.valueChanged.connect(seen.append)
+    disabled = []
+    with StallWatch() as watch:
+        for export in (exp.export_session, exp.export_pdf):
+            export()
+            disabled.append(not exp.buttons["pdf"].isEnabled())
+            qtbot.waitUntil(lambda: not exp.busy, timeout=WAIT_MS)
+            assert exp.message.text().startswith("Written:"), exp.message.text()
+    watch.check()
+    assert disabled == [True, True]
+    raw = next(p for p in (tmp_path / "out").iterdir() if p.name.endswith("_raw.csv"))
+    assert raw.read_bytes().count(b"\n") > 40 * 60 * 80
+    assert (tmp_path / "out" / f"{exp._stem()}_report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert len(set(seen)) > 3                # the bar moved while the rows were written
 
 
 class WriteLock:

@@ -1,8 +1,9 @@
 """Entry point of the desktop app: pick the board, build the window, run the event loop.
 
-``stancelab`` (no command) calls :func:`main_gui` with the parsed arguments. Without --port or
---simulate it uses a plugged-in StanceLab board when one answers, else the simulated board with a
-banner that says so.
+``stancelab`` (no command) calls :func:`main_gui` with the parsed arguments: the same board
+words as the commands (--simulate, --port, --gpio, --replay, --seed, --weak-left/right). The
+window shows at once; the board is chosen and opened on the worker. Without a word, a plugged-in
+StanceLab board is used when one answers, else the simulated board with a banner that says so.
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
-"""Export: session CSVs, the summary CSV, a PDF report for the coach, PNGs of the plots."""
+"""Export: session CSVs, the summary CSV, a PDF report for the coach, PNGs of the plots.
+
+Each export runs on the worker with its own database connection (a long export never holds
+the app's): the screen shows a progress bar and disables the export buttons until it ends,
+then lists the files written, or says in one line what went wrong (with the files written
+before it, which are kept; a file being written when it failed is not left half written).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -13,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -20,8 +26,20 @@ from PySide6.QtWidgets import (
 
 from stancelab import paths
 from stancelab.files import csv_write, transfer
-from stancelab.storage import StorageError
-from stancelab.ui import trialdata as td
+from stancelab.storage import Storage, StorageError
+from stancelab.ui import report
+
+
+class NothingToExport(Exception):
+    """Said as it is: not a failure."""
+
+
+class ExportFailed(Exception):
+    """An export stopped by ``cause``, after writing ``files``."""
+
+    def __init__(self, cause: BaseException, files: list[Path]) -> None:
+        super().__init__(str(cause))
+        self.cause, self.files = cause, files
 
 
 class ExportScreen(QWidget):
@@ -44,6 +62,11 @@ class ExportScreen(QWidget):
             b.setObjectName(f"export-{key}")
             b.clicked.connect(slot)
             self.buttons[key] = b
+        self.progress = QProgressBar()
+        self.progress.setObjectName("export-progress")
+        self.progress.setVisible(False)
+        self.task = None               # the export on the worker
+        self.written: list[Path] = []  # files the last export wrote
         self.message = QLabel("")
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
@@ -60,6 +83,7 @@ class ExportScreen(QWidget):
         for b in self.buttons.values():
             brow.addWidget(b)
         lay.addLayout(brow)
+        lay.addWidget(self.progress)
         lay.addWidget(self.message)
         ctx.results_changed.connect(self.reload)
         ctx.athlete_changed.connect(lambda a: self.reload())
@@ -72,12 +96,11 @@ class ExportScreen(QWidget):
         a = self.ctx.athlete
         if a is None:
             return
-        for s in reversed(self.ctx.storage.sessions(a.id)):
-            trials = self.ctx.storage.trials(s.id)
-            if not trials:
+        for s in reversed(self.ctx.storage.session_summaries(a.id)):   # two queries
+            if not s.trial_count:
                 continue
             item = QListWidgetItem(f"Session {s.id} · {s.started[:16].replace('T', ' ')} · "
-                                   f"{len(trials)} trials · {s.source_kind}")
+                                   f"{s.trial_count} trials · {s.source_kind}")
             item.setData(Qt.ItemDataRole.UserRole, s.id)
             self.sessions.addItem(item)
         if self.sessions.count():
@@ -88,152 +111,142 @@ class ExportScreen(QWidget):
         if d:
             self.folder.setText(d)
 
-    def _out(self) -> Path:
-        p = Path(self.folder.text()).expanduser()
-        p.mkdir(parents=True, exist_ok=True)
-        return p
-
-    def _done(self, files) -> list[Path]:
-        files = [Path(f) for f in files]
-        self.message.setText("Written:\n" + "\n".join(str(f) for f in files))
-        return files
-
-    def _fail(self, exc: Exception) -> list[Path]:
-        self.message.setText(f"Export failed: {exc}. Choose a folder you can write to.")
-        return []
-
     def _stem(self) -> str:
         return csv_write.safe_filename(self.ctx.athlete.name if self.ctx.athlete else "athlete")
 
-    # -- exports
-    def export_session(self) -> list[Path]:
+    @property
+    def busy(self) -> bool:
+        return self.task is not None
+
+    # -- running an export
+    def _run(self, what: str, job, *args):
+        """Run ``job(store, folder, *args, progress=...) -> [paths]`` on the worker, with the
+        folder from the box and a database connection of its own."""
+        if self.task is not None:
+            return None
+        folder = Path(self.folder.text()).expanduser()
+        path = self.ctx.storage.path
+
+        def work(progress):
+            files: list[Path] = []
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                with Storage(path) as store:
+                    job(store, folder, *args, files=files, progress=progress)
+            except Exception as exc:
+                raise ExportFailed(exc, files) from exc
+            return files
+
+        self.written = []
+        self.message.setText(f"Exporting {what}…")
+        self.progress.setRange(0, 0)          # busy until the first progress report
+        self.progress.setVisible(True)
+        for b in self.buttons.values():
+            b.setEnabled(False)
+        self.task = self.ctx.worker.submit(work, on_done=self._done, on_error=self._fail,
+                                           on_progress=self._progress, name=f"export {what}")
+        return self.task
+
+    def _progress(self, done, total) -> None:
+        if total:
+            self.progress.setRange(0, int(total))
+            self.progress.setValue(int(done))
+
+    def _finished(self, files: list[Path]) -> None:
+        self.task = None
+        self.written = files
+        self.progress.setVisible(False)
+        for b in self.buttons.values():
+            b.setEnabled(True)
+
+    def _done(self, files: list[Path]) -> None:
+        self._finished(files)
+        self.message.setText("Written:\n" + "\n".join(str(f) for f in files))
+
+    def _fail(self, exc: BaseException) -> None:
+        files = exc.files if isinstance(exc, ExportFailed) else []
+        cause = exc.cause if isinstance(exc, ExportFailed) else exc
+        self._finished(files)
+        why = " ".join(str(cause).split()) or type(cause).__name__
+        if isinstance(cause, NothingToExport):
+            line = why
+        elif isinstance(cause, OSError):
+            line = f"Export failed: {why}. Choose a folder you can write to."
+        elif isinstance(cause, StorageError):
+            line = f"Export failed: {why}"
+        else:
+            line = f"Export failed ({type(cause).__name__}): {why}"
+        if files:
+            line += f" Written before: {', '.join(f.name for f in files)}."
+        self.message.setText(line)
+
+    # -- the exports (each returns the worker task, None when nothing to do or one is running)
+    def export_session(self):
         item = self.sessions.currentItem()
         if item is None:
             self.message.setText("No session with trials yet: run a drill first.")
-            return []
-        try:
-            raw, summary = transfer.export_session(self.ctx.storage,
-                                                   item.data(Qt.ItemDataRole.UserRole),
-                                                   self._out())
-        except (OSError, StorageError) as exc:
-            return self._fail(exc)
-        return self._done([raw, summary])
+            return None
+        return self._run("the session CSVs", _session_job, item.data(Qt.ItemDataRole.UserRole))
 
-    def export_summary(self) -> list[Path]:
+    def export_summary(self):
         a = self.ctx.athlete
-        trials = [t for s in self.ctx.storage.sessions(a.id) for t in self.ctx.storage.trials(s.id)
-                  if t.status != "recording"] if a else []
-        if not trials:
+        if a is None:
             self.message.setText("No trials yet: run a drill first.")
-            return []
-        try:
-            path = transfer.export_summary(self.ctx.storage, trials,
-                                           self._out() / f"{self._stem()}_all_summary.csv",
-                                           {"athlete": a.name})
-        except (OSError, StorageError) as exc:
-            return self._fail(exc)
-        return self._done([path])
+            return None
+        return self._run("the summary CSV", _summary_job, a, self._stem())
 
-    def _plots(self) -> dict:
-        """name -> plot widget of the result screens, refreshed for the current athlete."""
-        screens = self.ctx.window.screens if self.ctx.window is not None else {}
-        out = {}
-        if "Results" in screens:
-            r = screens["Results"]
-            r.reload()
-            out.update(stabilogram=r.stabilogram, reach=r.reach)
-        if "Compare" in screens:
-            c = screens["Compare"]
-            c.reload()
-            out.update(comparison=c.plot)
-        return out
-
-    def export_pngs(self) -> list[Path]:
-        files = []
-        try:
-            for name, w in self._plots().items():
-                path = self._out() / f"{self._stem()}_{name}.png"
-                if not w.grab().save(str(path)):
-                    raise OSError(f"could not write {path}")
-                files.append(path)
-        except OSError as exc:
-            return self._fail(exc)
-        return self._done(files)
-
-    def export_pdf(self) -> list[Path]:
+    def export_pdf(self):
         a = self.ctx.athlete
         if a is None:
             self.message.setText("Pick an athlete first.")
-            return []
-        try:
-            path = self._out() / f"{self._stem()}_report.pdf"
-            write_report(path, self.ctx, self._plots())
-        except OSError as exc:
-            return self._fail(exc)
-        return self._done([path])
+            return None
+        return self._run("the PDF report", _report_job, a, self.ctx.foot_length_mm,
+                         self._stem(), True)
+
+    def export_pngs(self):
+        a = self.ctx.athlete
+        if a is None:
+            self.message.setText("Pick an athlete first.")
+            return None
+        return self._run("the plots", _report_job, a, self.ctx.foot_length_mm, self._stem(),
+                         False)
+
+    def shutdown(self) -> None:
+        if self.task is not None:     # the window closes: the files are still written
+            self.task.cancel()
+            self.task = None
 
 
-def write_report(path: Path, ctx, plots: dict) -> Path:
-    """A4 report: athlete, left/right comparison tables per drill, trends, the plots."""
-    from stancelab.ui.screens.compare import KINDS, CompareScreen
+# -- the jobs: on a worker thread, no widgets -----------------------------------------------
 
-    writer = QPdfWriter(str(path))
-    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-    writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
-    writer.setResolution(150)
-    writer.setTitle(f"StanceLab report — {ctx.athlete.name}")
-    p = QPainter()
-    if not p.begin(writer):
-        raise OSError(f"could not write {path}")
-    try:
-        width = writer.width()
-        y = 0
+def _session_job(store, folder: Path, session_id: int, *, files, progress) -> None:
+    raw, summary = transfer.export_session(store, session_id, folder, progress=progress)
+    files += [Path(raw)] + ([Path(summary)] if summary else [])
 
-        def text(s: str, pt: int = 10, bold: bool = False, colour: str = "#000000") -> None:
-            nonlocal y
-            f = QFont()
-            f.setPointSize(pt)
-            f.setBold(bold)
-            p.setFont(f)
-            p.setPen(QColor(colour))
-            h = p.fontMetrics().height()
-            if y + h > writer.height():
-                writer.newPage()
-                y = 0
-            p.drawText(QRectF(0, y, width, h * 1.4), Qt.AlignmentFlag.AlignLeft, s)
-            y += int(h * 1.3)
 
-        a = ctx.athlete
-        text("StanceLab — balance report", 18, True)
-        text(f"{a.name} · foot {ctx.foot_length_mm:.0f} mm · dominant leg {a.dominant_leg or '—'}"
-             f" · injured side {a.injured_side or '—'}", 11)
-        text(f"Sessions: {len(ctx.storage.sessions(a.id))}", 10, colour="#444444")
-        y += 10
-        cmp = ctx.window.screens.get("Compare") if ctx.window is not None else None
-        cmp = cmp or CompareScreen(ctx)
-        for key, title in KINDS:
-            cmp.set_kind(key)
-            text(f"{title}: left vs right", 13, True)
-            text(cmp.summary.text(), 10, colour="#444444")
-            for r in cmp.rows:
-                k = r["metric"]
-                flag = "  ⚑" if r["flagged"] else ""
-                text(f"{td.label_of(k):<34} L {td.fmt(r['left'], k):>12}   "
-                     f"R {td.fmt(r['right'], k):>12}   asym {r['asymmetry_pct']:4.0f} %   "
-                     f"better: {r['better'] or '—'}{flag}", 9)
-            y += 8
-        for name, w in plots.items():
-            img = w.grab().toImage()
-            if img.isNull():
-                continue
-            scale = min(width / img.width(), 0.45 * writer.height() / img.height())
-            h = int(img.height() * scale)
-            if y + h + 40 > writer.height():
-                writer.newPage()
-                y = 0
-            text(name.capitalize(), 12, True)
-            p.drawImage(QRectF(0, y, img.width() * scale, h), img)
-            y += h + 20
-    finally:
-        p.end()
-    return path
+def _summary_job(store, folder: Path, athlete, stem: str, *, files, progress) -> None:
+    trials = [t for t in store.trials_for_athlete(athlete.id) if t.status != "recording"]
+    if not trials:
+        raise NothingToExport("No trials yet: run a drill first.")
+    files.append(transfer.export_summary(store, trials, folder / f"{stem}_all_summary.csv",
+                                         {"athlete": athlete.name}))
+    progress(1, 1)
+
+
+def _report_job(store, folder: Path, athlete, foot_length_mm: float, stem: str, pdf: bool, *,
+                files, progress) -> None:
+    """The PDF report (``pdf``) or the PNG of each of its plots."""
+    steps = 10
+
+    def part(done, total):   # gathering is the first 8 of 10 steps
+        progress(int(8 * done / max(total, 1)), steps)
+
+    content = report.gather(store, athlete, foot_length_mm, part)
+    images = report.plot_images(content)
+    progress(9, steps)
+    if pdf:
+        files.append(report.write_pdf(folder / f"{stem}_report.pdf", content, images))
+    else:
+        for name, img in images.items():
+            files.append(report.write_png(folder / f"{stem}_{name}.png", img))
+    progress(steps, steps)
