@@ -78,6 +78,25 @@ def test_a_slow_board_connects_from_the_board_screen(qtbot, app_window, slow_boa
     assert scr.connect_button.isEnabled() and scr.find_button.isEnabled()
 
 
+def test_a_port_that_never_answers_is_one_line_on_the_board_screen(qtbot, app_window,
+                                                                   slow_board):
+    """Not a StanceLab board: the host gives up after its 2 s boot grace, in the background."""
+    ctx, win = app_window
+    ctx.connect_simulated(seed=2)
+    slow_board.silent = True
+    scr = win.show_screen("Board")
+    qtbot.waitUntil(lambda: scr.ports.findData(slow_board.path) > 0, timeout=WAIT_MS)
+    scr.ports.setCurrentIndex(scr.ports.findData(slow_board.path))
+    with StallWatch() as watch:
+        scr.connect_selected()
+        qtbot.waitUntil(lambda: scr.connect_button.isEnabled(), timeout=WAIT_MS)
+    watch.check()
+    text = scr.connect_message.text()
+    assert text.startswith(f"No answer to IDENTIFY from {slow_board.path}") and "\n" not in text
+    assert ctx.session.source is None                  # the simulated board was let go
+    assert win.screens["Board"].status_labels["board"].text() == "not connected"
+
+
 def test_the_start_up_probe_finds_a_slow_board(qtbot, slow_board):
     """No board word: the app probes the ports and opens the one board that answers."""
     from stancelab.ui.app import LOOKING_BANNER, build_window, connect_at_start

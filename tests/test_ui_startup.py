@@ -70,3 +70,23 @@ def test_an_athlete_made_on_the_command_line_without_a_foot_length_opens_cleanly
     finally:
         win.close()
         ctx.close()
+
+
+def test_the_board_screen_simulated_board_keeps_the_start_up_words(qtbot):
+    """`stancelab --simulate --weak-left 0.3 --seed 4`, then Board > Simulated board >
+    Connect: the new simulated athlete is the one the words describe."""
+    ctx, win, _ = _start(_args(weak_left=0.3, seed=4))
+    try:
+        qtbot.waitUntil(lambda: ctx.session.source is not None, timeout=20_000)
+        first = ctx.session.source
+        scr = win.show_screen("Board")
+        scr.ports.setCurrentIndex(0)
+        assert scr.ports.currentText() == "Simulated board"
+        scr.connect_selected()
+        qtbot.waitUntil(lambda: ctx.session.source not in (None, first), timeout=20_000)
+        assert ctx.session.source.athlete.weakness == {"left": 0.3, "right": 0.0}
+        assert scr.connect_message.text() == "Connected to the simulated board."
+        assert not first.state.connected                  # closed on the worker
+    finally:
+        win.close()
+        ctx.close()
