@@ -43,6 +43,9 @@ PLOT_SIZE = (900, 640)
 TRACE, ELLIPSE, OUTLINE, LEFT, RIGHT, REACH = ("#1f77b4", "#e07a00", "#6b7280", "#0b8fb3",
                                                "#c2185b", "#1e9e5a")
 Progress = Callable[[int, int], None]
+#: Points drawn per series at most: a long trial's trace is thinned evenly to this (the plot
+#: is under 1000 px wide), so no single paint call holds the interpreter for long.
+MAX_PLOT_POINTS = 4000
 
 
 @dataclass
@@ -162,6 +165,8 @@ def _plot(title: str, series, note: str) -> QImage:
             if not len(q):
                 continue
             p.setPen(QPen(QColor(colour), width))
+            if len(xy) > MAX_PLOT_POINTS:
+                xy = xy[::math.ceil(len(xy) / MAX_PLOT_POINTS)]
             for run in _finite_runs(xy):
                 poly = to_px(run)
                 p.drawPolygon(poly) if closed else p.drawPolyline(poly)
