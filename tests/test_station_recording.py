@@ -102,3 +102,19 @@ def test_a_front_end_that_fails_mid_drill_still_leaves_the_board_closed(tmp_path
             run.run()
         assert run.status == FAILED and not src.state.connected
         assert all(t.status != "recording" for t in store.trials(run.session_id))
+
+
+def test_a_replay_shorter_than_asked_ends_with_what_it_holds(tmp_path):
+    from stancelab import cli
+    from stancelab.station.replay import ReplayBoard
+
+    csv = tmp_path / "short.csv"
+    assert cli.main(["record", "--simulate", "--fast", "--seconds", "1", "--athlete", "R",
+                     "--out", str(csv)]) == 0
+    with Storage(tmp_path / "db.sqlite3") as store:
+        src = ReplayBoard(csv, speed=None)
+        src.open()
+        rec = Recording(store, src, store.get_or_add_athlete("R").id, 5.0)
+        rec.run()                      # used to wait for samples that never come
+        assert rec.status == FINISHED and rec.samples == 80
+        assert "less than the 5 s" in rec.reason

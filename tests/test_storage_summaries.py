@@ -54,6 +54,10 @@ def test_trial_summaries_carry_counts_and_headline_numbers(store):
                               "weakest_hour": 9.0, "3 o'clock max_excursion_pct": 80.0}
     assert got[1].headline == {"path_length_mm": 400.5} and got[1].sample_count == 7
     assert [t.athlete_id for t in store.trial_summaries()] == [ada.id, bo.id, ada.id]
+    bare = store.trial_summaries(ada.id, headline=False)
+    assert [t.headline for t in bare] == [{}, {}]
+    assert [(t.id, t.sample_count, t.status) for t in bare] == [
+        (t.id, t.sample_count, t.status) for t in got]
 
 
 def test_headline_follows_every_metrics_update(store):

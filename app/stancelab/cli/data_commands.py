@@ -145,7 +145,7 @@ def cmd_sessions(args) -> int:
     # Two summary queries for the whole listing, whatever the number of sessions and trials.
     sessions = store.session_summaries(athlete_id)
     trials: dict[int, list] = {}
-    for t in store.trial_summaries(athlete_id):
+    for t in store.trial_summaries(athlete_id, headline=False):
         trials.setdefault(t.session_id, []).append(t)
     if not sessions:
         print("No sessions yet. Record one: stancelab record --simulate --seconds 30")

@@ -81,6 +81,12 @@ class Recording(Procedure):
                     self.writer.tick()
                 st = src.state
                 self.lost = st.lost_frames
+                if not samples and st.kind == "replay" and not st.streaming:
+                    # The file ended before N seconds: keep what it held and say so.
+                    held = (last_t - t0) if t0 is not None else 0.0
+                    self.reason = (f"the file holds {held + 1 / (st.nominal_rate_sps or 80):.2f}"
+                                   f" s, less than the {self.seconds:g} s asked for")
+                    break
                 if not st.connected:
                     if st.kind == "replay":
                         break  # end of file

@@ -324,11 +324,13 @@ class Storage:
             f"SELECT {_TRIAL_COLS_T} FROM trials t JOIN sessions s ON s.id = t.session_id "
             "WHERE s.athlete_id = ? ORDER BY s.started, t.id", (athlete_id,))]
 
-    def trial_summaries(self, athlete_id: int | None = None) -> list[TrialSummary]:
+    def trial_summaries(self, athlete_id: int | None = None, *,
+                        headline: bool = True) -> list[TrialSummary]:
         """All trials (or one athlete's) with their headline numbers, by session start then
         trial id. Two queries however many trials (the trials, then their trial_metrics rows:
         joining them in one query repeats every trial's columns per number, ~4x slower on a
-        clinic's year); neither settings nor metrics JSON is read."""
+        clinic's year); neither settings nor metrics JSON is read. ``headline=False`` skips
+        the numbers (a listing that shows none: `stancelab sessions`)."""
         where, params = _athlete_filter(athlete_id)
         with self._lock:
             rows = self._db.execute(
@@ -337,13 +339,16 @@ class Storage:
                 "(SELECT COUNT(*) FROM samples x WHERE x.trial_id = t.id)) "
                 f"FROM trials t JOIN sessions s ON s.id = t.session_id {where}"
                 "ORDER BY s.started, t.id", params)
-            join = ("" if athlete_id is None else
-                    "JOIN trials t ON t.id = m.trial_id JOIN sessions s ON s.id = t.session_id ")
-            numbers = self._db.execute(f"SELECT m.trial_id, m.key, m.value FROM trial_metrics m "
-                                       f"{join}{where}ORDER BY m.trial_id", params)
-        headline = {tid: {key: value for _, key, value in group}
+            numbers = []
+            if headline:
+                join = ("" if athlete_id is None else "JOIN trials t ON t.id = m.trial_id "
+                        "JOIN sessions s ON s.id = t.session_id ")
+                numbers = self._db.execute(f"SELECT m.trial_id, m.key, m.value FROM "
+                                           f"trial_metrics m {join}{where}ORDER BY m.trial_id",
+                                           params)
+        by_trial = {tid: {key: value for _, key, value in group}
                     for tid, group in itertools.groupby(numbers, key=operator.itemgetter(0))}
-        return [TrialSummary(*r[:11], int(r[11]), headline.get(r[0]) or {}) for r in rows]
+        return [TrialSummary(*r[:11], int(r[11]), by_trial.get(r[0]) or {}) for r in rows]
 
     def update_metrics(self, trial_id: int, metrics: dict) -> None:
         """Merge result metrics into the trial as they come (each call commits)."""
