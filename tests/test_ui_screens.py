@@ -78,6 +78,7 @@ def test_export_csv_pdf_png_after_drills(qtbot, app_window, tmp_path):
     assert any(r["metric"] == "time_held_s" for r in cmp.rows)
 
     exp = win.show_screen("Export")
+    qtbot.waitUntil(lambda: not exp.loading, timeout=10_000)   # the list reads on the worker
     exp.folder.setText(str(tmp_path / "out"))
 
     def run(export) -> list:
@@ -109,6 +110,7 @@ def test_export_csv_pdf_png_after_drills(qtbot, app_window, tmp_path):
 def test_export_to_an_unwritable_folder_says_so(qtbot, app_window, tmp_path):
     _ctx, win = app_window
     exp = win.show_screen("Export")
+    qtbot.waitUntil(lambda: not exp.loading, timeout=10_000)   # the list reads on the worker
     blocker = tmp_path / "file"
     blocker.write_text("x")
     exp.folder.setText(str(blocker / "sub"))
@@ -129,6 +131,7 @@ def test_a_failed_export_keeps_the_files_written_before_it(qtbot, app_window, tm
     stem = ctx.athlete.name.replace(" ", "_")
     (out / f"{stem}_reach.png").mkdir(parents=True)
     exp = win.show_screen("Export")
+    qtbot.waitUntil(lambda: not exp.loading, timeout=10_000)   # the list reads on the worker
     exp.folder.setText(str(out))
     exp.export_pngs()
     qtbot.waitUntil(lambda: not exp.busy, timeout=60_000)

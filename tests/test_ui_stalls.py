@@ -148,6 +148,7 @@ def test_exporting_a_long_session_to_csv_and_pdf(qtbot, app_window, tmp_path):
     sid = _long_session(ctx.storage, ctx.athlete.id, 40)
     ctx.results_changed.emit()
     exp = win.show_screen("Export")
+    qtbot.waitUntil(lambda: not exp.loading, timeout=10_000)   # the list reads on the worker
     exp.folder.setText(str(tmp_path / "out"))
     assert exp.sessions.currentItem().data(Qt.ItemDataRole.UserRole) == sid
     seen: list[int] = []

@@ -28,6 +28,7 @@ from stancelab import paths
 from stancelab.files import csv_write, transfer
 from stancelab.storage import Storage, StorageError
 from stancelab.ui import report
+from stancelab.ui.widgets.reloads import ReloadsWhenShown
 
 
 class NothingToExport(Exception):
@@ -42,7 +43,7 @@ class ExportFailed(Exception):
         self.cause, self.files = cause, files
 
 
-class ExportScreen(QWidget):
+class ExportScreen(ReloadsWhenShown, QWidget):
     def __init__(self, ctx, parent=None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -85,20 +86,25 @@ class ExportScreen(QWidget):
         lay.addLayout(brow)
         lay.addWidget(self.progress)
         lay.addWidget(self.message)
-        ctx.results_changed.connect(self.reload)
-        ctx.athlete_changed.connect(lambda a: self.reload())
+        # A stored trial or another athlete marks the list stale; it is read (on the worker)
+        # when the screen is shown, not on every change during a drill.
+        self.watch_results(ctx)
 
-    def activated(self) -> None:
-        self.reload()
+    def load_request(self) -> tuple:
+        return (self.ctx.athlete.id if self.ctx.athlete is not None else None,)
 
-    def reload(self) -> None:
+    def load(self, athlete_id: int | None) -> list:
+        if athlete_id is None:
+            return []
+        return [s for s in reversed(self.ctx.storage.session_summaries(athlete_id))
+                if s.trial_count]
+
+    def load_failed(self, message: str) -> None:
+        self.message.setText(message)
+
+    def render(self, sessions: list, now: bool = True) -> None:
         self.sessions.clear()
-        a = self.ctx.athlete
-        if a is None:
-            return
-        for s in reversed(self.ctx.storage.session_summaries(a.id)):   # two queries
-            if not s.trial_count:
-                continue
+        for s in sessions:
             item = QListWidgetItem(f"Session {s.id} · {s.started[:16].replace('T', ' ')} · "
                                    f"{s.trial_count} trials · {s.source_kind}")
             item.setData(Qt.ItemDataRole.UserRole, s.id)
