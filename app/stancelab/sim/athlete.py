@@ -39,6 +39,7 @@ from stancelab.geometry import (
 from stancelab.sim.trials import (
     DEFAULT_STEP_ON,
     DEFAULT_VARIABILITY,
+    NO_STEP_ON,
     StepOnTransient,
     TrialVariability,
     learning_factor,
@@ -208,7 +209,7 @@ class VirtualAthlete:
         self.learning = learning_factor(sessions_trained)
         self._trial_rng = np.random.default_rng(ss_trial)
         self.epochs = [new_epoch(self._trial_rng, 0.0, stance, self.weakness, variability,
-                                 step_on)]
+                                 NO_STEP_ON)]   # built standing: already stable
         # Condition timeline: list of (t_s, stance, eyes); loads and bases follow it.
         self._timeline: list[tuple[float, str, str]] = [(0.0, stance, eyes)]
         self._epoch_of = [0]   # the epoch (trial) of each timeline entry

@@ -1,7 +1,8 @@
 """What makes one simulated trial differ from the next: variability, the step-on transient, learning.
 
 A *trial* of the virtual athlete (an *epoch*) starts each time it takes a stance on the board
-(``set_stance`` to "both", "left" or "right", and the stance it is built with). Per epoch:
+(``set_stance`` to "both", "left" or "right", and the stance it is built with, which has no
+step-on transient: it is already standing). Per epoch:
 
 - **Trial-to-trial variability.** The sway amplitude is multiplied by exp(N(0, amplitude_sd))
   and the pendulum's frequencies (natural and effort corner) by exp(N(0, frequency_sd)), drawn
@@ -37,9 +38,9 @@ class TrialVariability:
 
 @dataclass(frozen=True)
 class StepOnTransient:
-    gain: float = 2.5             # extra sway at the step: x (1 + gain) at s = 0
+    gain: float = 0.5             # extra sway at the step: x (1 + gain) at s = 0
     tau_s: float = 1.6            # decay time constant (healthy leg)
-    overshoot_mm: float = 40.0    # COP overshoot of its steady place (healthy leg, median)
+    overshoot_mm: float = 45.0    # COP overshoot of its steady place (healthy leg, median)
     overshoot_sd: float = 0.15    # log-normal sd of a trial's overshoot
     ramp_s: float = 0.3           # the overshoot fades in over the first 0.3 s (no velocity jump)
     weak_tau: float = 2.0         # tau x (1 + weak_tau * w) on a leg of weakness w
