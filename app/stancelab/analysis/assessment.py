@@ -12,8 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from stancelab.analysis.compare import (DEFAULT_FLAG_PCT, METRIC_DIRECTION, asymmetry_pct,
-                                        better_side)
+from stancelab.analysis.compare import (
+    DEFAULT_FLAG_PCT,
+    METRIC_DIRECTION,
+    asymmetry_pct,
+    better_side,
+)
 
 #: Sway metrics that depend on how long the sway was measured: compared only over equal windows.
 DURATION_METRICS = frozenset((
