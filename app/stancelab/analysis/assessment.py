@@ -231,6 +231,20 @@ def _window_s(recs: list[TrialRecord]) -> float | None:
 
 
 # ------------------------------------------------------------------ left / right
+def welch_bound(sd_l: float, n_l: int, sd_r: float, n_r: int) -> tuple[float, float]:
+    """Smallest |mean_L - mean_R| a two-sided Welch t-test calls significant at 5 %: t quantile
+    (Welch-Satterthwaite degrees of freedom) x the standard error of the difference."""
+    from scipy.stats import t as student_t
+
+    a, b = sd_l ** 2 / n_l, sd_r ** 2 / n_r
+    se = math.sqrt(a + b)
+    if se == 0:
+        return 0.0, Z95
+    dof = (a + b) ** 2 / (a ** 2 / (n_l - 1) + b ** 2 / (n_r - 1))
+    q = float(student_t.ppf(0.975, dof))
+    return q * se, q
+
+
 def _side_row(metric, gl: Group, gr: Group, flag_pct: float) -> SideRow:
     sl, sr = gl.metrics.get(metric), gr.metrics.get(metric)
     nl, nr = (sl.n if sl else 0), (sr.n if sr else 0)
@@ -242,8 +256,8 @@ def _side_row(metric, gl: Group, gr: Group, flag_pct: float) -> SideRow:
     asym = asymmetry_pct(left, right)
     side = better_side(metric, left, right)
     if nl >= 2 and nr >= 2:
-        noise = Z95 * math.sqrt(sl.sd ** 2 / nl + sr.sd ** 2 / nr)
-        source = f"athlete's trials: 1.96 x sqrt(sd_L^2/{nl} + sd_R^2/{nr})"
+        noise, q = welch_bound(sl.sd, nl, sr.sd, nr)
+        source = f"athlete's trials: Welch t-test 5 %, t {q:.2f} x sqrt(sd_L^2/{nl} + sd_R^2/{nr})"
     elif metric in PUBLISHED_REL_SEM:
         rel, source = PUBLISHED_REL_SEM[metric]
         sem = rel * (abs(left) + abs(right)) / 2
@@ -342,7 +356,8 @@ def assess(records, *, baseline_session: int | None = None,
         "asymmetry": "|L - R| / max(|L|, |R|) x 100, flagged above "
                      f"{flag_pct:g} % (information only)",
         "aggregate": "mean and SD of the valid trials per leg and condition",
-        "noise": "two or more trials per leg: 1.96 x sqrt(sd_L^2/n_L + sd_R^2/n_R); one "
+        "noise": "two or more trials per leg: Welch t-test at 5 % (t x sqrt(sd_L^2/n_L + "
+                 "sd_R^2/n_R)); one "
                  "trial: published test-retest error, else no verdict",
         "mdc95": "1.96 x sqrt(2) x SEM", "max_lost_frame_share": MAX_LOST_FRAME_SHARE,
         "flag_pct": flag_pct})
