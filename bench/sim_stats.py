@@ -1,6 +1,9 @@
 """Sway statistics of the virtual athlete next to the target ranges and a real recording.
 
 Run: PYTHONPATH=app .venv/bin/python bench/sim_stats.py [--seeds 10]
+The "trials" lines (step-on time to stabilisation, trial-to-trial CV, left/right of a symmetric
+athlete, learning) run single-leg trials as the drill does (step on, 4 s lead-in, 30 s hold)
+through stancelab.analysis.single_leg with its default settings.
 Metrics: stancelab.analysis.sway_metrics without the low-pass filter (95 % prediction ellipse
 area, mean velocity, mean frequency; docs/metrics.md); COP sampled at 80 Hz. The test suite checks
 the same ranges with a small independent implementation (tests/test_sim_athlete.py).
@@ -18,7 +21,16 @@ from stancelab.analysis import NO_FILTER
 from stancelab.analysis import sway_metrics as analysis_sway_metrics
 from stancelab.board import protocol
 from stancelab.sim import athlete as athlete_module
-from stancelab.sim.athlete import TARGET_RANGES, VirtualAthlete, clock_excursions_pct
+from stancelab.sim.athlete import VirtualAthlete
+from stancelab.sim.athlete_stats import (
+    CV_RANGE_PCT,
+    TARGET_RANGES,
+    TTS_RANGE_S,
+    clock_excursions_pct,
+    cv_pct,
+    single_leg_trials,
+)
+from stancelab.sim.trials import learning_factor
 from stancelab.sim.virtual_board import VirtualBoard
 
 # (stance, eyes, seconds): target ranges, see docs/simulator.md; the report adds eyes-closed
@@ -71,12 +83,57 @@ def through_the_board(seed):
     return sway_metrics(x, y, 80.0), sway_metrics(truth[:, 0], truth[:, 1], 80.0)
 
 
+def _q(vals) -> str:
+    v = np.asarray(vals, float)
+    return (f"median {np.median(v):.3g} [p10 {np.percentile(v, 10):.3g} - p90 "
+            f"{np.percentile(v, 90):.3g}], min {v.min():.3g}, max {v.max():.3g}")
+
+
+def trial_stats(seeds: int, n_trials: int = 5) -> None:
+    """The per-trial model (sim/trials.py) through the project's single-leg analysis."""
+    print(f"trials ({seeds} seeds x {n_trials} trials per leg, eyes open, 30 s hold, no "
+          "touchdowns; stancelab.analysis.single_leg defaults):")
+    for label, weak in (("healthy", None), ("weak 0.3", {"left": 0.3})):
+        runs = [single_leg_trials("left", s, n_trials, weakness=weak) for s in range(seeds)]
+        tts = [m.time_to_stabilisation_s for ms in runs for m in ms]
+        print(f"  time to stabilisation, {label} leg: {_q(tts)} s; zero in "
+              f"{sum(t == 0 for t in tts)}/{len(tts)} trials   (stated range {TTS_RANGE_S[0]}-"
+              f"{TTS_RANGE_S[1]} s; published 1.5-2.0 s after single-leg landings, Ross et al. "
+              "2008, Gribble et al. 2012; longer on unstable ankles)")
+        for key in CV_RANGE_PCT:
+            cvs = [cv_pct([getattr(m.sway, key) for m in ms]) for ms in runs]
+            lo, hi = CV_RANGE_PCT[key]
+            print(f"  trial-to-trial CV of {key}, {label} leg: {_q(cvs)} %   (stated range "
+                  f"{lo:g}-{hi:g} %; published velocity CV 7-13 % inter-trial/inter-test, "
+                  "J Sports Sci Med 2018;17:174)")
+    ratios = []
+    for s in range(seeds):
+        lv = np.mean([m.sway.mean_velocity_mm_s for m in single_leg_trials("left", s, 3)])
+        rv = np.mean([m.sway.mean_velocity_mm_s for m in single_leg_trials("right", s, 3)])
+        ratios.append(lv / rv)
+    print(f"  symmetric athlete, 3 trials per leg: left/right mean velocity {_q(ratios)}; left "
+          f"higher in {sum(r > 1 for r in ratios)}/{seeds} seeds")
+    for leg in ("left",):
+        base = None
+        for k in (0, 1, 4, 8, 24):
+            v = np.mean([m.sway.mean_velocity_mm_s for s in range(seeds)
+                         for m in single_leg_trials(leg, s, 3, sessions_trained=k)])
+            base = base or v
+            print(f"  learning: sessions_trained={k:>2}: mean velocity {v:.1f} mm/s "
+                  f"({100 * (v / base - 1):+.1f} %; model {100 * (learning_factor(k) - 1):+.1f} %)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--hour", action="store_true",
                     help="also time one hour of athlete + virtual board bytes")
+    ap.add_argument("--trials-only", action="store_true",
+                    help="only the per-trial statistics (transient, CV, learning)")
     args = ap.parse_args()
+    trial_stats(args.seeds)
+    if args.trials_only:
+        return
     if args.hour:
         import time
 

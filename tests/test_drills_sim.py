@@ -110,7 +110,7 @@ def test_weak_left_leg_shows_in_the_comparison(store):
     src, cal = board(seed=12, weakness={"left": 0.4})
     run(src, cal, SingleLegStand(n_trials=2, duration_s=20, rest_s=5,
                                  foot_length_mm=FOOT_MM), store, athlete.id)
-    report = compare_athlete(store, athlete.id)
+    report, _ = compare_athlete(store, athlete.id)
     clock = {r["metric"]: r for r in report["clock"]["rows"]}
     assert clock["edge_reach_score_pct"]["better"] == "right"
     assert clock["edge_reach_score_pct"]["left"] < clock["edge_reach_score_pct"]["right"]

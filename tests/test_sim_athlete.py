@@ -15,12 +15,19 @@ from stancelab.geometry import BoardGeometry, G
 from stancelab.sim import athlete as athlete_module
 from stancelab.sim.athlete import (
     STANCE_SHIFT_S,
-    TARGET_RANGES,
     VirtualAthlete,
-    clock_excursions_pct,
     corner_loads,
     soft_limit,
 )
+from stancelab.sim.athlete_stats import (
+    CV_RANGE_PCT,
+    TARGET_RANGES,
+    TTS_RANGE_S,
+    clock_excursions_pct,
+    cv_pct,
+    single_leg_trials,
+)
+from stancelab.sim.trials import NO_STEP_ON, NO_VARIABILITY, learning_factor
 
 FS = 80.0
 RANGES = TARGET_RANGES
@@ -272,3 +279,67 @@ def test_sway_shrinks_at_the_reach_limit_but_not_in_quiet_stance(monkeypatch):
     free = sway(VirtualAthlete(**args).cop_mm(t))
     for k in ("area", "v", "mf"):
         assert bounded[k] == pytest.approx(free[k], rel=0.03), k
+
+
+# ------------------------------------------------------------ trials: transient, variability, learning
+# Measured with the project's own analysis (stancelab.analysis.single_leg); ranges and sources:
+# docs/simulator.md, "Trials". bench/sim_stats.py prints the same figures over more seeds.
+def trials_of(leg, seeds, n_trials=5, **kw):
+    return [single_leg_trials(leg, s, n_trials=n_trials, **kw) for s in seeds]
+
+
+def test_step_on_transient_gives_a_time_to_stabilisation_of_the_published_order():
+    lo, hi = TTS_RANGE_S
+    tts = np.array([m.time_to_stabilisation_s for ms in trials_of("left", range(6)) for m in ms])
+    assert np.all(np.isfinite(tts))
+    assert np.count_nonzero(tts > 0) >= 0.85 * len(tts)      # without the transient: all 0.00
+    assert lo <= np.median(tts) <= hi and np.percentile(tts, 90) <= hi
+    none = single_leg_trials("left", 0, n_trials=3, step_on=NO_STEP_ON)
+    assert np.median([m.time_to_stabilisation_s for m in none]) < 0.3
+
+
+def test_weak_leg_stabilises_later_on_average():
+    weak = {"right": 0.3}
+    for leg_strong, leg_weak in (("left", "right"),):
+        s = [m.time_to_stabilisation_s for ms in trials_of(leg_strong, range(5), weakness=weak)
+             for m in ms]
+        w = [m.time_to_stabilisation_s for ms in trials_of(leg_weak, range(5), weakness=weak)
+             for m in ms]
+        assert np.mean(w) > 1.3 * np.mean(s), (np.mean(w), np.mean(s))
+
+
+def test_trial_to_trial_variability_is_of_the_published_order():
+    for key, (lo, hi) in CV_RANGE_PCT.items():
+        cvs = [cv_pct([getattr(m.sway, key) for m in ms]) for ms in trials_of("right", range(6))]
+        assert lo <= np.median(cvs) <= hi, (key, cvs)
+    # without the per-trial factors the velocity barely varies (the process alone: ~3 %)
+    flat = [cv_pct([m.sway.mean_velocity_mm_s for m in ms])
+            for ms in trials_of("right", range(4), variability=NO_VARIABILITY)]
+    assert np.median(flat) < CV_RANGE_PCT["mean_velocity_mm_s"][0]
+
+
+def test_a_symmetric_athlete_has_no_systematic_left_right_difference():
+    ratio = []
+    for seed in range(8):
+        left = np.mean([m.sway.mean_velocity_mm_s for m in single_leg_trials("left", seed)])
+        right = np.mean([m.sway.mean_velocity_mm_s for m in single_leg_trials("right", seed)])
+        ratio.append(left / right)
+    assert 0.93 < np.exp(np.mean(np.log(ratio))) < 1.07
+    assert 2 <= sum(r > 1 for r in ratio) <= 6
+
+
+def test_training_sessions_reduce_sway():
+    assert learning_factor(0) == 1.0 and learning_factor(8) < learning_factor(2) < 1.0
+    with pytest.raises(ValueError, match="sessions_trained"):
+        learning_factor(-1)
+    v = {k: np.mean([m.sway.mean_velocity_mm_s for ms in trials_of("left", range(4),
+                                                                  sessions_trained=k)
+                     for m in ms]) for k in (0, 8)}
+    assert v[8] < 0.92 * v[0]
+    assert v[8] / v[0] == pytest.approx(learning_factor(8), rel=0.05)
+
+
+def test_trials_are_seeded():
+    a = [m.time_to_stabilisation_s for m in single_leg_trials("left", 3)]
+    b = [m.time_to_stabilisation_s for m in single_leg_trials("left", 3)]
+    assert a == b

@@ -26,6 +26,7 @@ class SingleLegSettings:
     stab_window_s: float = 0.5          # moving window for the stabilisation test
     stab_factor: float = 1.5            # stable once the window RMS <= this x steady-state RMS
     min_steady_s: float = 2.0           # shortest steady part worth sway metrics
+    window_s: float = 10.0              # sway also over this fixed window of steady stance
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,6 +43,8 @@ class SingleLegMetrics:
     steady_end_s: float
     sway: SwayMetrics | None
     settings: dict = field(default_factory=dict)
+    window_sway: SwayMetrics | None = None   # over the first window_s of steady stance
+    window_reason: str | None = None         # why window_sway is absent
 
     def values(self) -> dict[str, float]:
         out = {"time_held_s": self.time_held_s, "touchdowns": float(self.touchdowns),
@@ -53,6 +56,8 @@ class SingleLegMetrics:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["sway"] = self.sway.to_dict() if self.sway is not None else None
+        d["window_sway"] = (self.window_sway.to_dict() if self.window_sway is not None
+                            else None)
         return d
 
 
@@ -136,7 +141,18 @@ def single_leg_metrics(t_s, x_mm, y_mm, load_n, body_weight_n: float, foot: Foot
         steady = (t >= steady_start) & (t <= t_stop)
         sway = sway_metrics(t[steady], np.asarray(x_mm, float)[steady],
                             np.asarray(y_mm, float)[steady], analysis)
-    return SingleLegMetrics(stand_start_s=t_on, time_held_s=held, touchdowns=len(events),
+    window_sway, window_reason = None, None
+    if not math.isfinite(tts):
+        window_reason = "the COP never settled (no time to stabilisation)"
+    elif t_stop - steady_start < settings.window_s:
+        window_reason = (f"steady stance lasted {max(0.0, t_stop - steady_start):.1f} s, less "
+                         f"than the {settings.window_s:g} s window")
+    else:
+        w = (t >= steady_start) & (t <= steady_start + settings.window_s)
+        window_sway = sway_metrics(t[w], np.asarray(x_mm, float)[w],
+                                   np.asarray(y_mm, float)[w], analysis)
+    return SingleLegMetrics(window_sway=window_sway, window_reason=window_reason,
+                            stand_start_s=t_on, time_held_s=held, touchdowns=len(events),
                             touchdown_times_s=[e[0] for e in events],
                             time_to_stabilisation_s=tts, steady_start_s=steady_start,
                             steady_end_s=t_stop, sway=sway,

@@ -66,7 +66,11 @@ def register(sub) -> None:
     sp.add_argument("--athlete", metavar="NAME", required=True)
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sp.add_argument("--flag", type=float, default=10.0, metavar="PCT",
-                    help="flag asymmetries above this many percent (10)")
+                    help="flag asymmetries above this many percent (10; information only)")
+    sp.add_argument("--baseline", type=int, metavar="SESSION",
+                    help="baseline session id (default: the first with the drill)")
+    sp.add_argument("--reassessment", type=int, metavar="SESSION",
+                    help="reassessment session id (default: the latest with the drill)")
     sp.set_defaults(func=compare_command)
 
 
@@ -267,119 +271,99 @@ def _fmt(value) -> str:
 
 
 # ------------------------------------------------------------------ compare
-def _numbers(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, bool) or v is None:
-            continue
-        if isinstance(v, (int, float)) and math.isfinite(v):
-            out[k] = float(v)
-    return out
-
-
 def trial_values(trial) -> dict:
-    """The numbers of one stored trial that a comparison works on.
+    """The numbers of one stored trial that a comparison works on (analysis.assessment)."""
+    from stancelab.analysis.assessment import TrialRecord
+    from stancelab.analysis.assessment import trial_values as values
 
-    Clock trials add each per-target reach metric averaged over the 12 targets (time-outs
-    included: how far a target was reached still counts, a missing number is skipped)."""
-    values = _numbers(trial.metrics)
-    if trial.drill == "clock":
-        per_target = [_numbers(t) for t in trial.metrics.get("targets", [])]
-        # First appearance order, not a set: the output must not change from run to run.
-        for k in dict.fromkeys(k for t in per_target for k in t):
-            vs = [t[k] for t in per_target if k in t]
-            if vs:
-                values[k] = sum(vs) / len(vs)
-    return values
+    return values(TrialRecord(trial.id, trial.session_id, "", trial.drill, trial.leg,
+                              trial.condition, trial.status, trial.reason,
+                              dict(trial.metrics or {}), dict(trial.settings or {})))
 
 
-def _mean_values(dicts: list[dict]) -> dict:
-    keys = [k for k in dicts[0]] if dicts else []
-    out = {}
-    for k in keys:
-        vs = [d[k] for d in dicts if k in d]
-        if len(vs) == len(dicts):
-            out[k] = sum(vs) / len(vs)
-    return out
+def compare_athlete(store, athlete_id: int, flag_pct: float = 10.0,
+                    baseline_session: int | None = None,
+                    reassessment_session: int | None = None) -> dict:
+    """Left versus right per drill (and condition), progress and excluded trials, all from
+    station.assessment.load_assessment: the same model the Compare screen and the PDF read."""
+    from dataclasses import asdict
 
+    from stancelab.station.assessment import load_assessment
 
-def _usable(trial) -> bool:
-    if trial.status == "completed":
-        return True
-    # A single-leg stand ended by stepping off is a result (time held), not missing data.
-    return trial.drill == "single-leg" and trial.status == "aborted" and bool(trial.metrics)
-
-
-def compare_athlete(store, athlete_id: int, flag_pct: float = 10.0) -> dict:
-    """Left versus right per drill from the athlete's latest session with each leg, and the
-    trend from the first such session (baseline) to the latest."""
-    from stancelab.analysis.compare import METRIC_DIRECTION, compare_sides, trend
-
-    by_leg: dict[tuple[str, str], list[list]] = {}
-    for session in store.sessions(athlete_id):
-        for trial in store.trials(session.id):
-            if trial.drill in LEGGED and trial.leg in ("left", "right") and _usable(trial):
-                sessions = by_leg.setdefault((trial.drill, trial.leg), [])
-                if not sessions or sessions[-1][0] != session.id:
-                    sessions.append([session.id, []])
-                sessions[-1][1].append(trial)
+    a = load_assessment(store, athlete_id, baseline_session, reassessment_session, flag_pct)
     report = {}
-    for drill in LEGGED:
-        sides = {leg: by_leg.get((drill, leg)) for leg in ("left", "right")}
-        if not all(sides.values()):
-            continue
-        latest = {leg: _mean_values([trial_values(t) for t in s[-1][1]])
-                  for leg, s in sides.items()}
-        left = {k: v for k, v in latest["left"].items() if k in METRIC_DIRECTION}
-        entry = {"rows": compare_sides(left, latest["right"], flag_pct),
-                 "trials": {leg: len(s[-1][1]) for leg, s in sides.items()},
-                 "sessions": {leg: s[-1][0] for leg, s in sides.items()},
-                 "formula": "asymmetry = |L - R| / max(|L|, |R|) x 100", "flag_pct": flag_pct}
-        trends = {}
-        for leg, s in sides.items():
-            if len(s) > 1:
-                base = _mean_values([trial_values(t) for t in s[0][1]])
-                base = {k: v for k, v in base.items() if k in METRIC_DIRECTION}
-                trends[leg] = {"baseline_session": s[0][0], "latest_session": s[-1][0],
-                               "rows": trend(base, latest[leg])}
-        if trends:
-            entry["trend"] = trends
-        report[drill] = entry
-    return report
+    for side in a.sides:
+        key = side.drill if side.drill not in report else f"{side.drill} ({side.condition})"
+        entry = {"condition": side.condition, "window_s": side.window_s,
+                 "trials": {"left": side.n_left, "right": side.n_right},
+                 "sessions": side.sessions, "note": side.note,
+                 "formula": "asymmetry = |L - R| / max(|L|, |R|) x 100", "flag_pct": flag_pct,
+                 "rows": [asdict(r) for r in side.rows]}
+        prog = [asdict(p) for p in a.progress
+                if p.drill == side.drill and p.condition == side.condition]
+        if prog:
+            entry["progress"] = prog
+        report[key] = entry
+    return report, a
+
+
+def _g(v) -> str:
+    return "-" if v is None else f"{v:.4g}"
 
 
 def compare_command(args) -> int:
+    from dataclasses import asdict
+
     store = open_store()
     try:
         athlete = store.find_athlete(args.athlete)
         if athlete is None:
             raise UserError(f"no athlete named {args.athlete!r}; see `stancelab sessions`")
-        report = compare_athlete(store, athlete.id, args.flag)
+        known = {s.id for s in store.sessions(athlete.id)}
+        for name in ("baseline", "reassessment"):
+            sid = getattr(args, name, None)
+            if sid is not None and sid not in known:
+                raise UserError(f"--{name} {sid}: {athlete.name} has no session {sid}; see "
+                                "`stancelab sessions`")
+        report, a = compare_athlete(store, athlete.id, args.flag, args.baseline,
+                                    args.reassessment)
     finally:
         store.close()
     if args.json:
-        print(json.dumps({"athlete": athlete.name, "drills": report}, indent=2))
+        print(json.dumps({"athlete": athlete.name, "drills": report, "rules": a.rules,
+                          "excluded": [asdict(e) for e in a.excluded]}, indent=2))
         return 0
     if not report:
         print(f"No drill with both legs for {athlete.name} yet. Run for example:\n"
               f"  stancelab run-drill clock --leg left --athlete {athlete.name!r}\n"
               f"  stancelab run-drill clock --leg right --athlete {athlete.name!r}")
-        return 0
     for drill, entry in report.items():
         t = entry["trials"]
-        print(f"{drill}: left {t['left']} trial(s), right {t['right']} trial(s); "
-              f"{entry['formula']}; flagged above {entry['flag_pct']:g} %")
-        print(f"  {'metric':<28} {'left':>10} {'right':>10} {'asym %':>7}  better")
+        cond = f" ({entry['condition']})" if entry["condition"] else ""
+        win = (f"; sway over the first {entry['window_s']:g} s of steady stance"
+               if entry["window_s"] else "")
+        print(f"{drill}{cond}: left {t['left']} valid trial(s), right {t['right']} valid "
+              f"trial(s) (mean +- SD){win}; {entry['formula']}; flagged above "
+              f"{entry['flag_pct']:g} % (information; the verdict uses the noise)")
+        if entry["note"]:
+            print(f"  note: {entry['note']}")
+        print(f"  {'metric':<26} {'left':>16} {'right':>16} {'asym %':>7} {'noise':>8}  verdict")
         for r in entry["rows"]:
-            flag = "  <-- check" if r["flagged"] else ""
-            print(f"  {r['metric']:<28} {r['left']:>10.4g} {r['right']:>10.4g} "
-                  f"{r['asymmetry_pct']:>7.1f}  {r['better'] or '-'}{flag}")
-        for leg, tr in entry.get("trend", {}).items():
-            print(f"  trend, {leg} leg: session {tr['baseline_session']} -> "
-                  f"{tr['latest_session']}")
-            for r in tr["rows"]:
-                pct = "-" if r["change_pct"] is None else f"{r['change_pct']:+.1f} %"
-                word = {True: "better", False: "worse", None: ""}[r["improved"]]
-                print(f"    {r['metric']:<26} {r['baseline']:>10.4g} -> {r['latest']:>10.4g} "
-                      f"({r['change']:+.4g}, {pct}) {word}")
+            lv = _g(r["left"]) + ("" if r["left_sd"] is None else f"+-{r['left_sd']:.2g}")
+            rv = _g(r["right"]) + ("" if r["right_sd"] is None else f"+-{r['right_sd']:.2g}")
+            asym = "-" if r["asymmetry_pct"] is None else f"{r['asymmetry_pct']:.1f}"
+            flag = "*" if r["flagged"] else " "
+            why = f" ({r['reason']})" if r["reason"] else ""
+            print(f"  {r['metric']:<26} {lv:>16} {rv:>16} {asym:>6}{flag} {_g(r['noise']):>8}"
+                  f"  {r['verdict']}{why}")
+        for p in entry.get("progress", []):
+            mdc = "-" if p["mdc95"] is None else f"{p['mdc95']:.3g}"
+            print(f"  progress {p['leg'] or ''} {p['metric']}: session {p['baseline_session']} "
+                  f"{p['baseline']:.4g} -> {p['reassessment_session']} {p['reassessment']:.4g} "
+                  f"({p['change']:+.4g}, MDC95 {mdc} from {p['sem_source']}): {p['verdict']}")
+    if a.excluded:
+        print("Excluded from the scores:")
+        for e in a.excluded:
+            print(f"  trial {e.trial_id} (session {e.session_id}, {e.drill}"
+                  f"{', ' + e.leg if e.leg else ''}): {e.reason}")
     return 0

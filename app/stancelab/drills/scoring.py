@@ -79,6 +79,13 @@ def single_leg(lead_in: Block, hold: Block, weight_n: float, foot: FootModel,
     m = sl.single_leg_metrics(hold.t_s, hold.cop_x_mm, hold.cop_y_mm, hold.total_n,
                               weight_n, foot, analysis=settings)
     d = _jsonable(m)
+    wsway = d.pop("window_sway", None)
+    if wsway:
+        wsway.pop("settings", None)
+        wsway.pop("preprocessing", None)
+    # Duration-dependent sway compared left/right only over this same fixed window.
+    d["window"] = {"window_s": m.settings["single_leg"]["window_s"], "sway": wsway,
+                   "reason": d.pop("window_reason", None)}
     sway = d.pop("sway", None) or {}
     sway.pop("settings", None)
     sway.pop("preprocessing", None)

@@ -3,28 +3,25 @@
 The sway of each axis (medio-lateral x, antero-posterior y) is an inverted pendulum: the body's
 centre of mass (COM) moves like a damped second-order system driven by low-pass filtered noise
 (the neural "effort"), and the centre of pressure follows COP = COM - c * COM'' with
-c = I / (m g h) ~ 0.1 s^2 (Winter 1995). So, as on a force plate, the COP leads the COM and moves
-more and faster than it. The parameters of each condition (two-leg/single-leg, eyes open/closed)
-were chosen so the 95 % prediction-ellipse area, mean velocity and mean frequency fall in the
-ranges reported for healthy adults; see docs/simulator.md for the targets, sources and the
-values this model measures.
+c = I / (m g h) ~ 0.1 s^2 (Winter 1995), so the COP leads the COM and moves more and faster.
+Each condition's parameters put the 95 % prediction-ellipse area, mean velocity and mean
+frequency in the ranges reported for healthy adults (docs/simulator.md). Each trial (stance
+taken) has its own amplitude and pace, a single-leg trial starts with a step-on transient, and
+training sessions reduce the sway (sim/trials.py).
 
 On top of the sway: a deterministic mean COP (where the feet are, plus voluntary leans made of
 minimum-jerk movements that start after a reaction time), the total load (body weight, stepping
 on and off, touchdowns of the lifted foot beside the board) and a small vertical force
-fluctuation. The COP can never leave the base of support (the stance foot, or the convex hull of
+fluctuation. The COP never leaves the base of support (the stance foot, or the convex hull of
 both feet): mean + sway goes through a smooth radial soft limit toward the support outline, and
-the sway shrinks as the mean COP nears the athlete's reach limit (someone at their limit of
-stability cannot afford to sway as freely), so a weak leg's larger sway does not buy it a larger
-reach. Everything is reproducible for a seed, and does not depend on how time is chunked
-into queries. Queries must come with non-decreasing times; commands act at ``t_s`` or, if that is
-already in the generated past, at the end of what has been generated.
+the sway shrinks as the mean COP nears the reach limit, so a weak leg's larger sway does not buy
+it a larger reach. Reproducible for a seed, whatever the chunking of queries. Queries come with
+non-decreasing times; commands act at ``t_s`` or at the end of what has been generated.
 """
-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -38,6 +35,17 @@ from stancelab.geometry import (
     FootModel,
     G,
     ray_polygon_distance,
+)
+from stancelab.sim.trials import (
+    DEFAULT_STEP_ON,
+    DEFAULT_VARIABILITY,
+    NO_STEP_ON,
+    StepOnTransient,
+    TrialVariability,
+    learning_factor,
+    new_epoch,
+    overshoot_mm,
+    sway_gain,
 )
 
 STANCES = ("both", "left", "right", "off")
@@ -67,12 +75,9 @@ SWAY = {
 }
 #: RMS vertical acceleration of the COM (m/s^2): the load fluctuates by ~0.3 % / ~1 % of weight.
 VERTICAL_RMS = {"both": 0.03, "single": 0.1}
-#: Reach limit as a fraction of the support edge distance for a healthy leg. The clock drill's
-#: default targets at 80 % of the edge are "hard but reachable for a healthy runner"
-#: (docs/drills.md), so a healthy athlete holds the mean COP on them or, backward, within 6 mm
-#: of them (inside the 15 mm zone); backward stays the shortest reach in mm (clinical limits of
-#: stability are smaller backward than forward; the heel edge is 140 mm from the foot centre,
-#: the toe edge 118 mm). A 0.3-weak leg (x (1 - w/2) = 0.85) falls 5-15 % of the edge short.
+#: Reach limit as a fraction of the support edge distance for a healthy leg: the clock drill's
+#: default 80 % targets are "hard but reachable" (docs/drills.md); backward stays the shortest
+#: reach in mm (heel edge 140 mm, toe edge 118 mm from the foot centre). Why: docs/simulator.md.
 REACH_FORWARD, REACH_BACKWARD, REACH_LATERAL, REACH_MEDIAL = 0.92, 0.76, 0.86, 0.90
 #: Touchdowns per minute of single-leg stance, healthy leg, eyes open; multipliers below.
 TOUCHDOWNS_PER_MIN = 0.5
@@ -140,11 +145,19 @@ class _SwayProcess:
     """Unit-free sway of one condition: ML, AP COP offsets (mm) and vertical acceleration."""
 
     def __init__(self, ml: SwayParams, ap: SwayParams, vert_rms: float, scale: float,
-                 seed_seq: np.random.SeedSequence) -> None:
-        self.filters = [_design(ml), _design(ap), _lowpass2(3.0)]
+                 seed_seq: np.random.SeedSequence, freq: float = 1.0) -> None:
+        self.params = (ml, ap)
         self.gains = [ml.sd_mm * scale, ap.sd_mm * scale, vert_rms * scale]
         self.rng = np.random.default_rng(seed_seq)
         self.seed_seq = seed_seq
+        self.retune(freq)
+
+    def retune(self, freq: float) -> None:
+        """A trial's own pace: the pendulum's frequencies x freq; restarts the process."""
+        self.freq = freq
+        self.filters = [_design(replace(p, natural_hz=p.natural_hz * freq,
+                                        effort_hz=p.effort_hz * freq)) for p in self.params]
+        self.filters.append(_lowpass2(3.0))
         self.reset()
 
     def reset(self) -> None:
@@ -167,7 +180,9 @@ class VirtualAthlete:
     def __init__(self, mass_kg: float = 70.0, foot_length_mm: float = 265.0, stance: str = "both",
                  weakness: dict[str, float] | None = None, eyes: str = "open", seed: int = 0,
                  geometry: BoardGeometry | None = None, touchdowns_per_min: float | None = None,
-                 reaction_time_s: float = 0.25, history_s: float = 120.0) -> None:
+                 reaction_time_s: float = 0.25, history_s: float = 120.0,
+                 variability: TrialVariability = DEFAULT_VARIABILITY,
+                 step_on: StepOnTransient = DEFAULT_STEP_ON, sessions_trained: int = 0) -> None:
         if not 20.0 <= mass_kg <= 250.0:
             raise ValueError(f"mass {mass_kg} kg is outside 20-250 kg")
         self.mass_kg = float(mass_kg)
@@ -185,12 +200,19 @@ class VirtualAthlete:
         self.history_s = float(history_s)
         self.seed = int(seed)
         root = np.random.SeedSequence(self.seed)
-        self._ss_sway, ss_td, ss_plan = root.spawn(3)
+        self._ss_sway, ss_td, ss_plan, ss_trial = root.spawn(4)
         self._td_rng = np.random.default_rng(ss_td)
         self._plan_rng = np.random.default_rng(ss_plan)
         self._check(stance, eyes)
+        # Trials (sim/trials.py): per-trial factors, step-on transient, learning.
+        self.variability, self.step_on = variability, step_on
+        self.learning = learning_factor(sessions_trained)
+        self._trial_rng = np.random.default_rng(ss_trial)
+        self.epochs = [new_epoch(self._trial_rng, 0.0, stance, self.weakness, variability,
+                                 NO_STEP_ON)]   # built standing: already stable
         # Condition timeline: list of (t_s, stance, eyes); loads and bases follow it.
         self._timeline: list[tuple[float, str, str]] = [(0.0, stance, eyes)]
+        self._epoch_of = [0]   # the epoch (trial) of each timeline entry
         self._base_steps: list[tuple[float, float, np.ndarray]] = []  # (t0, duration, delta)
         self._base0 = self._base_for(stance)
         self._lean_steps: list[tuple[float, float, np.ndarray]] = []
@@ -235,6 +257,10 @@ class VirtualAthlete:
             return t
         self._timeline.append((t, stance, self.eyes))
         if stance != "off":
+            self.epochs.append(new_epoch(self._trial_rng, t, stance, self.weakness,
+                                         self.variability, self.step_on))
+        self._epoch_of.append(len(self.epochs) - 1)
+        if stance != "off":
             delta = self._base_for(stance) - self._base_final()
             if old == "off":
                 self._base_steps.append((t, 1e-6, delta))   # steps on where the marks are
@@ -252,6 +278,7 @@ class VirtualAthlete:
         t = self._now(t_s)
         if eyes != self.eyes:
             self._timeline.append((t, self.stance, eyes))
+            self._epoch_of.append(self._epoch_of[-1])
         return t
 
     def lean_to(self, target_mm, t_s: float) -> LeanPlan:
@@ -404,7 +431,7 @@ class VirtualAthlete:
             return None
         return ("both" if stance == "both" else stance, eyes)
 
-    def _process(self, key) -> _SwayProcess:
+    def _process(self, key, freq: float) -> _SwayProcess:
         if key not in self._processes:
             stance, eyes = key
             cond = "both" if stance == "both" else "single"
@@ -414,7 +441,7 @@ class VirtualAthlete:
             else:
                 scale = 1.0 + self.weakness[stance]
             self._processes[key] = _SwayProcess(ml, ap, VERTICAL_RMS[cond], scale,
-                                                self._sway_seeds[key])
+                                                self._sway_seeds[key], freq)
         return self._processes[key]
 
     def _generated_end_s(self) -> float:
@@ -439,12 +466,16 @@ class VirtualAthlete:
             if key is None or hi <= lo:
                 continue
             fresh = key not in self._processes
-            proc = self._process(key)
+            epoch = self.epochs[self._epoch_of[j]]
+            proc = self._process(key, epoch.frequency)
             if lo == i0 and j > 0 and not fresh:
-                proc.reset()   # a condition that comes back starts a new stretch of sway
+                proc.retune(epoch.frequency)   # a condition that comes back: a new stretch
             seg = proc.next(hi - lo)
-            w = np.ones(hi - lo)
             ii = np.arange(lo, hi)
+            tt = ii * _DT
+            seg[:, :2] = seg[:, :2] * (self.learning * sway_gain(epoch, tt))[:, None] \
+                + self.learning * overshoot_mm(epoch, tt, self.step_on)
+            w = np.ones(hi - lo)
             if j > 0:
                 w *= _min_jerk((ii - i0) / n_fade)
             if j + 1 < len(switches):
@@ -565,32 +596,4 @@ def corner_loads(cop_mm: np.ndarray, total_n: np.ndarray, geometry: BoardGeometr
         fx = wx if cx == x1 else 1 - wx
         fy = wy if cy == y1 else 1 - wy
         out[:, c] = total_n * fx * fy
-    return out
-
-
-#: Sway the model aims at, per (stance, eyes, trial seconds): 95 % prediction-ellipse area
-#: (mm^2), mean velocity (mm/s), mean frequency (Hz); sources in docs/simulator.md. The tests
-#: hold the model to these and bench/sim_stats.py prints them next to the measured values.
-TARGET_RANGES = {
-    ("both", "open", 60): {"area": (50, 400), "v": (5, 15), "mf": (0.2, 0.7)},
-    ("both", "closed", 60): {"area": (80, 700), "v": (7, 25), "mf": (0.2, 0.8)},
-    ("left", "open", 30): {"area": (250, 1500), "v": (20, 55), "mf": (0.5, 1.6)},
-    ("right", "closed", 30): {"area": (800, 5000), "v": (45, 130), "mf": (0.6, 2.0)},
-}
-
-
-def clock_excursions_pct(leg: str, seed: int, weakness, hold_s: float = 4.0,
-                         fs: float = 80.0) -> dict[int, float]:
-    """Lean toward each clock target at 100 % of the edge, hold, return to the centre; the
-    largest truth-COP excursion along each direction as % of the foot's edge distance."""
-    a = VirtualAthlete(stance=leg, weakness=weakness, seed=seed, touchdowns_per_min=0.0)
-    foot = a.feet[leg]
-    t, out = 2.0, {}
-    for hour, x, y in foot.clock_targets(1.0):
-        plan = a.lean_to((x, y), t)
-        ts = np.arange(plan.start_s, plan.end_s + hold_s, 1 / fs)
-        angle = foot.clock_angle(hour)
-        along = a.cop_mm(ts) @ np.array([math.cos(angle), math.sin(angle)])
-        out[hour] = 100 * along.max() / foot.edge_distance(angle)
-        t = a.lean_to(None, ts[-1]).end_s + 1.0
     return out
