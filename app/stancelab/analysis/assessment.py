@@ -17,6 +17,7 @@ from stancelab.analysis.compare import (
     METRIC_DIRECTION,
     asymmetry_pct,
     better_side,
+    finite_number,
 )
 
 #: Sway metrics that depend on how long the sway was measured: compared only over equal windows.
@@ -147,16 +148,6 @@ class Assessment:
 
 
 # ------------------------------------------------------------------ helpers
-def _num(v) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def exclusion_reason(r: TrialRecord) -> str | None:
     """Why a trial is left out of the scores, or None when it counts."""
     m = r.metrics or {}
@@ -168,13 +159,13 @@ def exclusion_reason(r: TrialRecord) -> str | None:
         return r.reason or "recorded through a sensor fault"
     if not m:
         return "no scores" + (f": {r.reason}" if r.reason else "")
-    lost, samples = _num(m.get("lost_frames")), _num(m.get("samples"))
+    lost, samples = finite_number(m.get("lost_frames")), finite_number(m.get("samples"))
     if lost and samples and lost / (lost + samples) > MAX_LOST_FRAME_SHARE:
         return (f"{lost:.0f} lost frames ({100 * lost / (lost + samples):.1f} % > "
                 f"{100 * MAX_LOST_FRAME_SHARE:g} %)")
     if r.status == "aborted":
         # A single-leg stand ended by stepping off is a result: time held counts.
-        if r.drill == "single-leg" and _num(m.get("time_held_s")) is not None:
+        if r.drill == "single-leg" and finite_number(m.get("time_held_s")) is not None:
             return None
         return "aborted" + (f": {r.reason}" if r.reason else "")
     return None
@@ -187,7 +178,7 @@ def trial_values(r: TrialRecord) -> dict[str, float]:
     m = r.metrics or {}
     out = {}
     for k, v in m.items():
-        f = _num(v)
+        f = finite_number(v)
         if f is None:
             continue
         if r.drill == "single-leg" and k in DURATION_METRICS:
@@ -196,11 +187,11 @@ def trial_values(r: TrialRecord) -> dict[str, float]:
     if r.drill == "single-leg":
         w = m.get("window") or {}
         for k, v in (w.get("sway") or {}).items():
-            f = _num(v)
+            f = finite_number(v)
             if f is not None and k in DURATION_METRICS:
                 out[k] = f
     if r.drill == "clock":
-        per = [{k: _num(v) for k, v in t.items()} for t in m.get("targets", [])]
+        per = [{k: finite_number(v) for k, v in t.items()} for t in m.get("targets", [])]
         for k in dict.fromkeys(k for t in per for k in t):
             vs = [t[k] for t in per if t.get(k) is not None]
             if vs and k not in out:
@@ -225,7 +216,7 @@ def _group(drill, leg, cond, session_id, recs: list[TrialRecord]) -> Group:
 def _window_s(recs: list[TrialRecord]) -> float | None:
     for r in recs:
         w = (r.metrics or {}).get("window") or {}
-        if _num(w.get("window_s")) is not None:
+        if finite_number(w.get("window_s")) is not None:
             return float(w["window_s"])
     return None
 

@@ -33,7 +33,8 @@ METRIC_DIRECTION: dict[str, str] = {
 DEFAULT_FLAG_PCT = 10.0
 
 
-def _num(v) -> float | None:
+def finite_number(v) -> float | None:
+    """A metric value as a finite float; None for missing, flags, text, NaN and inf."""
     if v is None or isinstance(v, bool):
         return None
     try:
@@ -63,7 +64,7 @@ def compare_sides(left: dict, right: dict, flag_pct: float = DEFAULT_FLAG_PCT) -
     """One row per metric present and numeric on both sides, in the left dict's order."""
     rows = []
     for metric, lv in left.items():
-        lnum, rnum = _num(lv), _num(right.get(metric))
+        lnum, rnum = finite_number(lv), finite_number(right.get(metric))
         if lnum is None or rnum is None:
             continue
         asym = asymmetry_pct(lnum, rnum)
@@ -79,7 +80,7 @@ def trend(baseline: dict, latest: dict) -> list[dict]:
     baseline (None when the baseline is 0); 'improved' follows METRIC_DIRECTION."""
     rows = []
     for metric, bv in baseline.items():
-        b, v = _num(bv), _num(latest.get(metric))
+        b, v = finite_number(bv), finite_number(latest.get(metric))
         if b is None or v is None:
             continue
         change = v - b
