@@ -2,7 +2,6 @@
 recorders at once, and the disk filling up while recording."""
 
 import hashlib
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from small_disk import run_on_small_tmpfs
 from stancelab.cli import main
 from stancelab.storage import Storage
 
@@ -177,14 +177,7 @@ def test_full_disk_stops_the_recording_cleanly_and_keeps_what_was_committed(tmp_
     (`unshare -rm`, no root needed where user namespaces are enabled). SQLite gets ENOSPC from
     the kernel while the recorder writes; the database files are copied out before the
     namespace (and its tmpfs) goes away."""
-    if shutil.which("unshare") is None:
-        pytest.skip("needs unshare(1) to mount a small tmpfs")
-    (tmp_path / "mnt").mkdir()
-    (tmp_path / "out").mkdir()
-    script = tmp_path / "full.sh"
-    script.write_text(FULL_SCRIPT)
-    r = subprocess.run(["unshare", "-rm", "sh", str(script), str(tmp_path), sys.executable],
-                       capture_output=True, text=True, timeout=300, check=False)
+    r = run_on_small_tmpfs(tmp_path, FULL_SCRIPT, sys.executable)
     if r.returncode != 0 and not (tmp_path / "out" / "rc.txt").exists():
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     out = tmp_path / "out"

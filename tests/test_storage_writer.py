@@ -3,8 +3,6 @@ another program's write lock, and hears of a database failure (a real full disk)
 call, with everything committed before intact."""
 
 import json
-import shutil
-import subprocess
 import sys
 import textwrap
 import threading
@@ -13,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from small_disk import run_on_small_tmpfs
 from stancelab.storage import SampleArrays, Storage, StorageError
 from stancelab.storage.sqlite_backend import SqliteConnection
 from test_storage import make_samples, new_trial
@@ -179,15 +178,8 @@ def test_full_disk_on_the_writer_thread_reaches_the_caller(tmp_path):
     """A 384 KiB tmpfs in a private user+mount namespace (`unshare -rm`): SQLite gets ENOSPC
     on the writer thread; the caller's next call raises the worded error, every later call
     too, close() does not repeat it, and the committed samples are all there, in order."""
-    if shutil.which("unshare") is None:
-        pytest.skip("needs unshare(1) to mount a small tmpfs")
-    (tmp_path / "mnt").mkdir()
-    (tmp_path / "out").mkdir()
-    script = tmp_path / "full.sh"
-    script.write_text(FULL_SCRIPT)
-    child = FULL_CHILD.format(app=APP, tests=TESTS)
-    r = subprocess.run(["unshare", "-rm", "sh", str(script), str(tmp_path), sys.executable,
-                        child], capture_output=True, text=True, timeout=300, check=False)
+    r = run_on_small_tmpfs(tmp_path, FULL_SCRIPT, sys.executable,
+                           FULL_CHILD.format(app=APP, tests=TESTS))
     if r.returncode == 97 or "unshare" in r.stderr and not r.stdout:
         pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     assert r.returncode == 0, r.stderr
