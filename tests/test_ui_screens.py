@@ -97,7 +97,8 @@ def test_export_csv_pdf_png_after_drills(qtbot, app_window, tmp_path):
     (pdf,) = run(exp.export_pdf)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000
     pngs = run(exp.export_pngs)
-    assert {p.stem.split("_")[-1] for p in pngs} == {"stabilogram", "reach", "comparison"}
+    # 6 s stands never hold the 10 s window the stabilograms show: no stabilogram PNG
+    assert {p.stem.split("_")[-1] for p in pngs} == {"reach", "time-held"}
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
     for png in pngs:       # the plots drew their data: far more than the blank frame
         img = QImage(str(png))
@@ -126,10 +127,16 @@ def test_export_to_an_unwritable_folder_says_so(qtbot, app_window, tmp_path):
 def test_a_failed_export_keeps_the_files_written_before_it(qtbot, app_window, tmp_path):
     """The second plot cannot be written (a folder has its name): the first stays, the screen
     names it, and no half-written file is left."""
+    from stancelab import cli
+
     ctx, win = app_window
+    name = ctx.athlete.name
+    for args in (["clock", "--leg", "left"], ["clock", "--leg", "right"],
+                 ["single-leg", "--trials", "1", "--duration", "6", "--rest", "1"]):
+        assert cli.main(["run-drill", *args, "--athlete", name, "--simulate", "--fast"]) == 0
     out = tmp_path / "out"
-    stem = ctx.athlete.name.replace(" ", "_")
-    (out / f"{stem}_reach.png").mkdir(parents=True)
+    stem = name.replace(" ", "_")
+    (out / f"{stem}_time-held.png").mkdir(parents=True)
     exp = win.show_screen("Export")
     qtbot.waitUntil(lambda: not exp.loading, timeout=10_000)   # the list reads on the worker
     exp.folder.setText(str(out))
@@ -137,10 +144,21 @@ def test_a_failed_export_keeps_the_files_written_before_it(qtbot, app_window, tm
     qtbot.waitUntil(lambda: not exp.busy, timeout=60_000)
     text = exp.message.text()
     assert text.startswith("Export failed:") and "\n" not in text
-    assert f"Written before: {stem}_stabilogram.png." in text
-    assert [p.name for p in exp.written] == [f"{stem}_stabilogram.png"]
+    assert f"Written before: {stem}_reach.png." in text
+    assert [p.name for p in exp.written] == [f"{stem}_reach.png"]
     assert sorted(p.name for p in out.iterdir()) == [f"{stem}_reach.png",
-                                                     f"{stem}_stabilogram.png"]
+                                                     f"{stem}_time-held.png"]
+
+
+def test_a_report_of_an_athlete_without_trials_says_so(qtbot, app_window, tmp_path):
+    ctx, win = app_window
+    exp = win.show_screen("Export")
+    qtbot.waitUntil(lambda: not exp.loading, timeout=10_000)
+    exp.folder.setText(str(tmp_path / "out"))
+    exp.export_pdf()
+    qtbot.waitUntil(lambda: not exp.busy, timeout=60_000)
+    assert exp.message.text() == f"No trials yet for {ctx.athlete.name}: run a drill first."
+    assert exp.written == [] and list((tmp_path / "out").iterdir()) == []
 
 
 def test_board_screen_shows_the_simulated_board(qtbot, app_window):

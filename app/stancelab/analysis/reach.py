@@ -155,14 +155,22 @@ def foot_centre_from_quiet_stance(t_s, x_mm, y_mm, mark_mm=(0.0, 0.0), first_s: 
     return cx, cy
 
 
+def reach_polygon(angles_rad, max_excursion_mm) -> np.ndarray:
+    """The maximal-excursion points around the foot centre, (N, 2) mm in clock-angle order,
+    negative reach counted as 0: the polygon whose area is the edge-reach score (the report
+    draws it from a stored trial's targets)."""
+    order = sorted(range(len(angles_rad)), key=lambda i: angles_rad[i] % (2 * math.pi))
+    r = np.array([max(float(max_excursion_mm[i]), 0.0) for i in order])
+    a = np.array([float(angles_rad[i]) for i in order])
+    return np.column_stack([r * np.cos(a), r * np.sin(a)]).reshape(-1, 2)
+
+
 def edge_reach_score(results: list[ReachMetrics], foot: FootModel) -> dict:
     """Area of the polygon through the maximal-excursion points (in clock-angle order, negative
     reach counted as 0) as % of the foot outline's area, and the weakest direction."""
     if len(results) < 3:
         raise ValueError("the edge-reach score needs at least 3 target directions")
-    ordered = sorted(results, key=lambda r: r.angle_rad % (2 * math.pi))
-    pts = np.array([[max(r.max_excursion_mm, 0.0) * math.cos(r.angle_rad),
-                     max(r.max_excursion_mm, 0.0) * math.sin(r.angle_rad)] for r in ordered])
+    pts = reach_polygon([r.angle_rad for r in results], [r.max_excursion_mm for r in results])
     area = polygon_area(pts)
     outline = foot.area_mm2()
     weakest = min(results, key=lambda r: r.max_excursion_pct)

@@ -1,4 +1,7 @@
-"""`stancelab record | sessions | export | import`: recording and moving data in and out."""
+"""`stancelab record | sessions | export | import`: recording and moving data in and out.
+
+`export --excel` writes the spreadsheet dialect (files/csv_write.py SPREADSHEET).
+"""
 
 from __future__ import annotations
 
@@ -40,6 +43,10 @@ def register(sub) -> None:
     sp.add_argument("--include", metavar="FIELDS", default="name",
                     help="athlete fields in the header, comma-separated (name,foot_length_mm,"
                          "dominant_leg,injured_side,notes) or 'none' (default: name)")
+    sp.add_argument("--excel", action="store_true",
+                    help="for spreadsheets in decimal-comma locales: UTF-8 with BOM, "
+                         "semicolons, decimal commas (the default CSV is for pandas, R and "
+                         "`stancelab import`)")
     sp.set_defaults(func=cmd_export)
 
     sp = sub.add_parser("import", help="import a raw CSV export into the database")
@@ -174,8 +181,9 @@ def _include_fields(spec: str) -> list[str]:
 
 
 def _export(store, session_id: int, out: str, include: list[str], trial_ids=None,
-            summary: str | None = None) -> None:
+            summary: str | None = None, excel: bool = False) -> None:
     from stancelab.files.csv_format import CsvFormatError
+    from stancelab.files.csv_write import PLAIN, SPREADSHEET
     from stancelab.files.transfer import export_session
 
     prog = Progress(1.0, unit="")
@@ -183,7 +191,8 @@ def _export(store, session_id: int, out: str, include: list[str], trial_ids=None
         export_session(store, session_id, None, trial_ids=trial_ids,
                        athlete_fields=include, raw_path=out, summary_path=summary,
                        progress=lambda done, total: prog.update(
-                           done / total if total else 1.0, f"{done} rows"))
+                           done / total if total else 1.0, f"{done} rows"),
+                       dialect=SPREADSHEET if excel else PLAIN)
     except CsvFormatError as e:
         raise UserError(str(e)) from None
     finally:
@@ -206,9 +215,10 @@ def cmd_export(args) -> int:
         raise UserError(f"{e} See `stancelab sessions` for what exists.") from None
     if not trial_ids:
         raise UserError(f"session {session_id} has no trials to export")
-    _export(store, session_id, args.out, include, trial_ids, args.summary)
+    _export(store, session_id, args.out, include, trial_ids, args.summary, args.excel)
     print(f"session {session_id}, {len(trial_ids)} trial(s) -> {args.out}"
-          + (f", summary -> {args.summary}" if args.summary else ""))
+          + (f", summary -> {args.summary}" if args.summary else "")
+          + (" (for spreadsheets: semicolons, decimal commas)" if args.excel else ""))
     return 0
 
 

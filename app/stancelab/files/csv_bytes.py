@@ -161,9 +161,10 @@ def key_text(key: int) -> bytes:
 _QUADS4 = np.frombuffer("".join(f"{k:04d}" for k in range(10_000)).encode("ascii"), "<u4")
 
 
-def format_fixed(values: np.ndarray, decimals: int) -> list[np.ndarray]:
+def format_fixed(values: np.ndarray, decimals: int, point: int = 46) -> list[np.ndarray]:
     """(n, k) uint8 blocks that side by side read ``[-]digits[.decimals]`` per row; NaN -> all
-    zero (an empty cell).
+    zero (an empty cell). ``point`` is the decimal mark's byte (44, a comma, for spreadsheets
+    in decimal-comma locales).
 
     Floats are rounded half-to-even at ``decimals``; at least one digit before the point."""
     n = len(values)
@@ -197,6 +198,6 @@ def format_fixed(values: np.ndarray, decimals: int) -> list[np.ndarray]:
         sign[missing] = 0
     if not decimals:
         return [sign, digits]
-    dot = np.where(missing, np.uint8(0), np.uint8(46))[:, None] if missing is not None \
-        else np.full((n, 1), 46, np.uint8)
+    dot = np.where(missing, np.uint8(0), np.uint8(point))[:, None] if missing is not None \
+        else np.full((n, 1), point, np.uint8)
     return [sign, digits[:, :width - decimals], dot, digits[:, width - decimals:]]

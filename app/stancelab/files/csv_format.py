@@ -40,7 +40,7 @@ DERIVED_COLUMNS = FORCE_COLUMNS + ("total_n", "cop_x_mm", "cop_y_mm")
 ATHLETE_FIELDS = ("name", "foot_length_mm", "shoe_size", "dominant_leg", "injured_side", "notes")
 
 _FORMULA_START = "=+-@\t\r'"   # a leading ' is escaped too, so import can always strip one
-_NEEDS_QUOTES = re.compile(r'[,"\n\r#]')
+_NEEDS_QUOTES = re.compile(r'[,;"\n\r#]')
 
 
 class CsvFormatError(ValueError):
@@ -78,13 +78,14 @@ def encode_meta_value(value) -> str:
         except ValueError:
             return value
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    # Commas inside strings become \u002c so a spreadsheet never splits a metadata line into a
-    # cell that begins with a formula character.
-    return re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: m.group(0).replace(",", "\\u002c"), text)
+    # Commas and semicolons inside strings become \u002c and \u003b so a spreadsheet never
+    # splits a metadata line into a cell that begins with a formula character.
+    return re.sub(r'"(?:[^"\\]|\\.)*"',
+                  lambda m: m.group(0).replace(",", "\\u002c").replace(";", "\\u003b"), text)
 
 
 def _plain(s: str) -> bool:
-    return "," not in s and not any(ord(c) < 32 or c == "\x7f" for c in s)
+    return "," not in s and ";" not in s and not any(ord(c) < 32 or c == "\x7f" for c in s)
 
 
 def decode_meta_value(text: str):
@@ -129,6 +130,9 @@ def metadata_text(metadata: dict) -> str:
 
 def split_header(raw, path) -> tuple[dict, list[str], int, int]:
     """Metadata dict, column names, number of lines before the data, offset of the data."""
+    if raw[:3] == b"\xef\xbb\xbf":
+        raise CsvFormatError(f"{path}: this is a spreadsheet export (--excel: semicolons, "
+                             "decimal commas); import the plain CSV export (without --excel)")
     meta: dict = {}
     pos = 0
     line_no = 0

@@ -16,6 +16,8 @@ import numpy as np
 from stancelab.files.csv_format import ATHLETE_FIELDS, CsvFormatError
 from stancelab.files.csv_parse import read_raw_csv
 from stancelab.files.csv_write import (
+    PLAIN,
+    Dialect,
     Progress,
     derived_columns,
     safe_filename,
@@ -33,8 +35,11 @@ def export_session(store: Storage, session_id: int, folder: str | Path, *,
                    athlete_fields: Sequence[str] = (), analysis: dict | None = None,
                    min_load_n: float = 50.0, progress: Progress | None = None,
                    stem: str | None = None, raw_path: str | Path | None = None,
-                   summary_path: str | Path | None = None) -> tuple[Path, Path | None]:
+                   summary_path: str | Path | None = None,
+                   dialect: Dialect = PLAIN) -> tuple[Path, Path | None]:
     """Raw CSV (all or the chosen trials of a session) and its per-trial summary CSV.
+    ``dialect`` csv_write.SPREADSHEET writes them for decimal-comma spreadsheets (files named
+    ``..._excel.csv`` when the folder names them).
 
     Files are ``<folder>/<stem>_raw.csv`` and ``_summary.csv`` unless ``raw_path`` names the
     raw file exactly (then the summary is written only to ``summary_path``, if given).
@@ -64,22 +69,23 @@ def export_session(store: Storage, session_id: int, folder: str | Path, *,
         np.zeros(0, np.int64)
     derived = derived_columns(samples.counts, calibration, min_load_n)
     if raw_path is None:
-        raw_path, summary_path = folder / f"{stem}_raw.csv", folder / f"{stem}_summary.csv"
-    raw = write_raw_csv(raw_path, meta, trial, samples, derived, progress)
+        raw_path = folder / f"{stem}_raw{dialect.suffix}.csv"
+        summary_path = folder / f"{stem}_summary{dialect.suffix}.csv"
+    raw = write_raw_csv(raw_path, meta, trial, samples, derived, progress, dialect)
     summary = None
     if summary_path is not None:
         summary = write_summary_csv(summary_path, trials, counts,
                                     {k: v for k, v in meta.items()
-                                     if not k.startswith("trial.")})
+                                     if not k.startswith("trial.")}, dialect)
     return raw, summary
 
 
 def export_summary(store: Storage, trials: Sequence, path: str | Path,
-                   metadata: dict | None = None) -> Path:
+                   metadata: dict | None = None, dialect: Dialect = PLAIN) -> Path:
     """The summary CSV of stored trials (e.g. all of an athlete's); only their row counts are
     asked of the database, no samples are read."""
     return write_summary_csv(path, trials, [store.sample_count(t.id) for t in trials],
-                             metadata)
+                             metadata, dialect)
 
 
 def _session_metadata(store: Storage, s, trials: Sequence, counts: Sequence[int],

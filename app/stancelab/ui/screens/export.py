@@ -1,5 +1,9 @@
 """Export: session CSVs, the summary CSV, a PDF report for the coach, PNGs of the plots.
 
+The report is stancelab.report's (the same file as `stancelab report`), made from the database
+on the worker, never from this app's widgets. "For spreadsheets" writes the CSVs in the
+decimal-comma spreadsheet dialect (files.csv_write.SPREADSHEET) instead of the plain CSV.
+
 Each export runs on the worker with its own database connection (a long export never holds
 the app's): the screen shows a progress bar and disables the export buttons until it ends,
 then lists the files written, or says in one line what went wrong (with the files written
@@ -12,6 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -24,10 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stancelab import paths
+from stancelab import paths, report
 from stancelab.files import csv_write, transfer
 from stancelab.storage import Storage, StorageError
-from stancelab.ui import report
 from stancelab.ui.widgets.reloads import ReloadsWhenShown
 
 
@@ -63,6 +67,10 @@ class ExportScreen(ReloadsWhenShown, QWidget):
             b.setObjectName(f"export-{key}")
             b.clicked.connect(slot)
             self.buttons[key] = b
+        self.excel = QCheckBox("CSVs for spreadsheets (semicolons, decimal commas)")
+        self.excel.setObjectName("export-excel")
+        self.excel.setToolTip("For Excel or LibreOffice set to a decimal-comma locale. Leave "
+                              "it off for pandas, R and importing back into StanceLab.")
         self.progress = QProgressBar()
         self.progress.setObjectName("export-progress")
         self.progress.setVisible(False)
@@ -84,6 +92,7 @@ class ExportScreen(ReloadsWhenShown, QWidget):
         for b in self.buttons.values():
             brow.addWidget(b)
         lay.addLayout(brow)
+        lay.addWidget(self.excel)
         lay.addWidget(self.progress)
         lay.addWidget(self.message)
         # A stored trial or another athlete marks the list stale; it is read (on the worker)
@@ -116,6 +125,9 @@ class ExportScreen(ReloadsWhenShown, QWidget):
         d = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
         if d:
             self.folder.setText(d)
+
+    def _dialect(self) -> csv_write.Dialect:
+        return csv_write.SPREADSHEET if self.excel.isChecked() else csv_write.PLAIN
 
     def _stem(self) -> str:
         return csv_write.safe_filename(self.ctx.athlete.name if self.ctx.athlete else "athlete")
@@ -192,30 +204,29 @@ class ExportScreen(ReloadsWhenShown, QWidget):
         if item is None:
             self.message.setText("No session with trials yet: run a drill first.")
             return None
-        return self._run("the session CSVs", _session_job, item.data(Qt.ItemDataRole.UserRole))
+        return self._run("the session CSVs", _session_job, item.data(Qt.ItemDataRole.UserRole),
+                         self._dialect())
 
     def export_summary(self):
         a = self.ctx.athlete
         if a is None:
             self.message.setText("No trials yet: run a drill first.")
             return None
-        return self._run("the summary CSV", _summary_job, a, self._stem())
+        return self._run("the summary CSV", _summary_job, a, self._stem(), self._dialect())
 
     def export_pdf(self):
         a = self.ctx.athlete
         if a is None:
             self.message.setText("Pick an athlete first.")
             return None
-        return self._run("the PDF report", _report_job, a, self.ctx.foot_length_mm,
-                         self._stem(), True)
+        return self._run("the PDF report", _report_job, a, self._stem(), True)
 
     def export_pngs(self):
         a = self.ctx.athlete
         if a is None:
             self.message.setText("Pick an athlete first.")
             return None
-        return self._run("the plots", _report_job, a, self.ctx.foot_length_mm, self._stem(),
-                         False)
+        return self._run("the plots", _report_job, a, self._stem(), False)
 
     def shutdown(self) -> None:
         if self.task is not None:     # the window closes: the files are still written
@@ -225,34 +236,38 @@ class ExportScreen(ReloadsWhenShown, QWidget):
 
 # -- the jobs: on a worker thread, no widgets -----------------------------------------------
 
-def _session_job(store, folder: Path, session_id: int, *, files, progress) -> None:
-    raw, summary = transfer.export_session(store, session_id, folder, progress=progress)
+def _session_job(store, folder: Path, session_id: int, dialect, *, files, progress) -> None:
+    raw, summary = transfer.export_session(store, session_id, folder, progress=progress,
+                                           dialect=dialect)
     files += [Path(raw)] + ([Path(summary)] if summary else [])
 
 
-def _summary_job(store, folder: Path, athlete, stem: str, *, files, progress) -> None:
+def _summary_job(store, folder: Path, athlete, stem: str, dialect, *, files,
+                 progress) -> None:
     trials = [t for t in store.trials_for_athlete(athlete.id) if t.status != "recording"]
     if not trials:
         raise NothingToExport("No trials yet: run a drill first.")
-    files.append(transfer.export_summary(store, trials, folder / f"{stem}_all_summary.csv",
-                                         {"athlete": athlete.name}))
+    files.append(transfer.export_summary(
+        store, trials, folder / f"{stem}_all_summary{dialect.suffix}.csv",
+        {"athlete": athlete.name}, dialect))
     progress(1, 1)
 
 
-def _report_job(store, folder: Path, athlete, foot_length_mm: float, stem: str, pdf: bool, *,
-                files, progress) -> None:
-    """The PDF report (``pdf``) or the PNG of each of its plots."""
+def _report_job(store, folder: Path, athlete, stem: str, pdf: bool, *, files,
+                progress) -> None:
+    """The PDF report (``pdf``) or the PNG of each of its plots: reading is the first 6 of
+    10 steps, drawing and writing the rest."""
     steps = 10
-
-    def part(done, total):   # gathering is the first 8 of 10 steps
-        progress(int(8 * done / max(total, 1)), steps)
-
-    content = report.gather(store, athlete, foot_length_mm, part)
-    images = report.plot_images(content)
-    progress(9, steps)
+    try:
+        content = report.gather(store, athlete, progress=lambda done, total: progress(
+            int(6 * done / max(total, 1)), steps))
+    except report.ReportError:
+        raise NothingToExport(f"No trials yet for {athlete.name}: run a drill first.") \
+            from None
     if pdf:
-        files.append(report.write_pdf(folder / f"{stem}_report.pdf", content, images))
+        files.append(report.write_report(
+            folder / f"{stem}_report.pdf", content,
+            lambda done, total: progress(6 + int(4 * done / max(total, 1)), steps)))
     else:
-        for name, img in images.items():
-            files.append(report.write_png(folder / f"{stem}_{name}.png", img))
+        report.write_pngs(folder, stem, content, files)
     progress(steps, steps)
