@@ -25,11 +25,11 @@ def register(sub) -> None:
 def check_out_path(text: str) -> Path:
     """The file to write, refused in one line before any work when it cannot be written."""
     out = Path(text).expanduser()
-    if out.suffix.lower() != ".pdf":
-        raise UserError(f"--out {text!r}: give a file name ending in .pdf")
     if out.is_dir():
         raise UserError(f"--out {text!r} is a folder; give a file name such as "
                         f"{out / 'report.pdf'}")
+    if out.suffix.lower() != ".pdf":
+        raise UserError(f"--out {text!r}: give a file name ending in .pdf")
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"--out {text!r}: the folder {folder} does not exist; create it or "

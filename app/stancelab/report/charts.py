@@ -18,6 +18,7 @@ from stancelab.report.text import metric_label
 LEG_COLOUR = {"left": "#1f5fa8", "right": "#c0262d", "both": "#2f7d32", None: "#2f7d32"}
 LEG_STYLE = {"left": "-", "right": "--", "both": "-", None: "-"}
 OUTLINE, TRACE_ALPHA, GRID = "#6b7280", 0.85, "#d9dde3"
+KEY = "left leg blue, solid line; right leg red, dashed; both feet green"
 
 
 def _style(ax, xlabel: str = "", ylabel: str = "") -> None:
@@ -133,8 +134,7 @@ def progress_chart(ax, metric: str, lines: dict, marks: dict) -> None:
         xs = [_day(p.started) for p in pts]
         ys = [p.mean for p in pts]
         ax.plot(xs, ys, LEG_STYLE[leg], color=LEG_COLOUR[leg], linewidth=0.9, marker="o",
-                markersize=2.2 if len(pts) > 30 else 3.5, label=f"{leg} leg" if leg in
-                ("left", "right") else "both feet")
+                markersize=2.2 if len(pts) > 30 else 3.5)
         p = marks.get(leg)
         if p is None:
             continue
@@ -150,7 +150,7 @@ def progress_chart(ax, metric: str, lines: dict, marks: dict) -> None:
                         markeredgewidth=1.4, linestyle="none")
                 ax.annotate(tag[0].upper(), (when[sid], value), textcoords="offset points",
                             xytext=(0, 6), ha="center", fontsize=6.5, color=LEG_COLOUR[leg])
-    ax.legend(fontsize=6.5, frameon=False, loc="best")
+    # No legend inside the plot: the page says once which colour is which leg (KEY).
     for label in ax.get_xticklabels():
         label.set_fontsize(6.5)
     ax.xaxis.set_major_locator(_date_locator())

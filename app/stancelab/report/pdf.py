@@ -47,8 +47,9 @@ Progress = Callable[[int, int], None]
 class Flow:
     """Text and axes placed down A4 pages; a new page when the next block does not fit."""
 
-    def __init__(self, pdf: PdfPages, footer: str) -> None:
+    def __init__(self, pdf: PdfPages, footer: str, regions: list | None = None) -> None:
         self.pdf, self.footer, self.page, self.fig = pdf, footer, 0, None
+        self.regions = regions if regions is not None else []
         self.width = A4_IN[0] - 2 * MARGIN_IN
         self.new_page()
 
@@ -99,33 +100,39 @@ class Flow:
     def gap(self, h_in: float = 0.12) -> None:
         self.y += h_in
 
-    def axes(self, x_in: float, w_in: float, h_in: float, advance: bool = True):
-        ax = self.fig.add_axes([(MARGIN_IN + x_in) / A4_IN[0],
-                                1 - (self.y + h_in) / A4_IN[1], w_in / A4_IN[0],
-                                h_in / A4_IN[1]])
+    def axes(self, name: str, x_in: float, w_in: float, h_in: float, advance: bool = True):
+        """An Axes at the cursor; its box (page, name, (x0, y0, x1, y1) as fractions of the
+        page from the bottom left) goes into ``regions``."""
+        x0, y0 = (MARGIN_IN + x_in) / A4_IN[0], 1 - (self.y + h_in) / A4_IN[1]
+        w, h = w_in / A4_IN[0], h_in / A4_IN[1]
+        ax = self.fig.add_axes([x0, y0, w, h])
+        self.regions.append((self.page, name, (x0, y0, x0 + w, y0 + h)))
         if advance:
             self.y += h_in
         return ax
 
 
 def write_report(path: str | Path, content: ReportContent,
-                 progress: Progress | None = None) -> Path:
-    """Write the PDF atomically; ``progress(done, total)`` per part."""
+                 progress: Progress | None = None, regions: list | None = None) -> Path:
+    """Write the PDF atomically; ``progress(done, total)`` per part; ``regions`` (a list)
+    receives where each plot was drawn (the tests look inside them)."""
     def body(out) -> None:
         with rc_context(RC):
             meta = {"Title": f"StanceLab report: {content.athlete.name}",
                     "Author": "StanceLab", "Creator": f"StanceLab {content.app_version}",
                     "CreationDate": None}
             with PdfPages(out, metadata=meta) as pdf:
-                draw_report(pdf, content, progress)
+                draw_report(pdf, content, progress, regions)
 
     return atomic_write(Path(path), body)
 
 
-def draw_report(pdf: PdfPages, content: ReportContent, progress: Progress | None = None) -> None:
+def draw_report(pdf: PdfPages, content: ReportContent, progress: Progress | None = None,
+                regions: list | None = None) -> None:
     tell = progress or (lambda done, total: None)
     parts = (_header, _tables, _plots, _progress, _quality_and_methods)
-    flow = Flow(pdf, f"StanceLab report · {content.athlete.name} · {content.generated[:10]}")
+    flow = Flow(pdf, f"StanceLab report · {content.athlete.name} · {content.generated[:10]}",
+                regions)
     for i, part in enumerate(parts, 1):
         part(flow, content)
         tell(i, len(parts))
@@ -215,7 +222,7 @@ def _plots(f: Flow, c: ReportContent) -> None:
         f.para("The points where the COP reached farthest toward each clock target, joined; "
                "the left foot's polygon is mirrored so both show the outside edge to the "
                "right. Thin lines: earlier trials of the same session.", 7.5, color="#444444")
-        charts.reach_chart(f.axes(1.5, 3.8, 3.8), polys)
+        charts.reach_chart(f.axes("reach", 1.5, 3.8, 3.8), polys)
         f.gap(0.25)
     for cond, stabs in c.stabilograms.items():
         f.heading(f"{drill_title('single-leg', cond)}: stabilograms", 11, keep=4.0)
@@ -228,12 +235,13 @@ def _plots(f: Flow, c: ReportContent) -> None:
         f.gap(0.45)      # room for the plots' two-line titles
         half = charts.stabilogram_limits(stabs)
         for k, s in enumerate(stabs):
-            charts.stabilogram_chart(f.axes(0.35 + k * 3.6, 3.0, 3.0, advance=False), s, half)
+            ax = f.axes(f"stabilogram {s.leg}", 0.35 + k * 3.6, 3.0, 3.0, advance=False)
+            charts.stabilogram_chart(ax, s, half)
         f.y += 3.45
     held = _time_held(c)
     for cond, (per_leg, target) in held.items():
         f.heading(f"{drill_title('single-leg', cond)}: time held per trial", 11, keep=2.4)
-        charts.time_held_chart(f.axes(0.5, f.width - 0.6, 2.2), per_leg, target)
+        charts.time_held_chart(f.axes("time held", 0.5, f.width - 0.6, 2.2), per_leg, target)
         f.gap(0.35)
 
 
@@ -285,7 +293,8 @@ def _progress(f: Flow, c: ReportContent) -> None:
         f.para("One session per drill so far: progress needs a second session (a "
                "reassessment).", 8.5)
         return
-    f.para("Each point is a session's mean of its valid trials. Squares (B) mark the baseline "
+    f.para(f"Each point is a session's mean of its valid trials ({charts.KEY}). Squares (B) "
+           "mark the baseline "
            "session, diamonds (R) the reassessment the verdict compares; the shaded band is "
            "the baseline ± MDC95, the smallest change the measurement can tell from noise.",
            7.5, color="#444444")
@@ -298,8 +307,9 @@ def _progress(f: Flow, c: ReportContent) -> None:
         f.y = top
         f.text(f"{drill_title(drill, cond)}: {metric_label(metric, unit=False)}", 8,
                x=col * (w + 0.5), weight="bold")
-        charts.progress_chart(f.axes(col * (w + 0.5) + 0.45, w - 0.45, h, advance=False),
-                              metric, lines, marks)
+        ax = f.axes(f"progress {drill} {metric}", col * (w + 0.5) + 0.45, w - 0.45, h,
+                    advance=False)
+        charts.progress_chart(ax, metric, lines, marks)
         if col == 1 or k == len(charts_to_draw) - 1:
             f.y = top + f.line_h(8) + h + 0.45
     f.gap(0.1)
