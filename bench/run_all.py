@@ -248,6 +248,19 @@ def parse_scale(out, js):
     return figs
 
 
+def parse_report(out, js):
+    a, c = js["in_app"], js["cli"]
+    tag = f"coach's PDF report, {a['sessions']} sessions, {a['pages']} pages"
+    return [_le(f"{tag}: in the app (warm), median wall", a["total"]["median_s"], "s",
+                js["target_s"], f"p95 {a['total']['p95_s']:.2f} s; reading "
+                f"{a['gather']['median_s']:.2f}, drawing {a['write']['median_s']:.2f} s; CPU "
+                f"median {a['cpu']['median_s']:.2f} s"),
+            _le(f"{tag}: `stancelab report` (new process), median wall",
+                c["total"]["median_s"], "s", js["target_s"],
+                f"max {c['total']['max_s']:.2f} s; CPU median {c['cpu']['median_s']:.2f} s "
+                "(imports included)")]
+
+
 BENCHES = [
     Bench("metrics", "bench/bench_metrics.py", [], [], parse_metrics, json_flag=True),
     Bench("peers", "bench/bench_peers.py", [], ["--quick"], parse_peers, json_flag=True),
@@ -262,6 +275,7 @@ BENCHES = [
           parse_calibration, json_flag=True),
     Bench("sim_stats", "bench/sim_stats.py", [], ["--seeds", "2"], parse_sim_stats),
     Bench("scale", "bench/bench_scale.py", [], ["--quick"], parse_scale, json_flag=True),
+    Bench("report", "bench/bench_report.py", [], ["--quick"], parse_report, json_flag=True),
     Bench("firmware", "bench/bench_firmware.py", [], ["--minutes", "0.5"], parse_firmware,
           json_flag=True, timeout_s=3600),
 ]

@@ -169,7 +169,7 @@ def test_the_cli_writes_the_same_report(made, in_data, tmp_path):
     out = tmp_path / "cli.pdf"
     r = subprocess.run([sys.executable, "-m", "stancelab", "report", "--athlete", NAME,
                         "--out", str(out)], capture_output=True, text=True, timeout=300,
-                       env=dict(os.environ, PYTHONPATH=APP))
+                       env=dict(os.environ, PYTHONPATH=APP), check=False)
     assert r.returncode == 0, r.stderr
     mine = pdftext(made[0]).splitlines()
     theirs = pdftext(out).splitlines()
@@ -221,3 +221,24 @@ def test_a_full_disk_says_so_and_leaves_no_file(in_data, tmp_path):
     err = r.stderr.strip()
     assert err.startswith("stancelab: error: the disk is full; nothing was written")
     assert "\n" not in err
+
+
+def test_progress_points_are_the_models_session_means(data_dir):
+    """The charted series (records cut to the charted metrics for speed) equal the model's
+    groups of each session's whole records, and each point is that session's mean."""
+    from stancelab.analysis.assessment import assess
+    from stancelab.report import content as rc
+
+    with Storage(data_dir / "stancelab.sqlite3") as store:
+        recs = rc.trial_records(store, store.find_athlete(NAME).id)
+    order = list(dict.fromkeys(r.session_id for r in recs))
+    fast = rc._series(recs, order)
+    whole = {}
+    for sid in order:
+        for g in assess([r for r in recs if r.session_id == sid]).groups:
+            for metric in rc.HEADLINE.get(g.drill, ()):
+                if metric in g.metrics:
+                    whole.setdefault((g.drill, g.leg, g.condition, metric), []).append(
+                        (sid, g.metrics[metric].mean))
+    assert {k: [(p.session_id, p.mean) for p in v] for k, v in fast.items()} == whole
+    assert len(fast[("single-leg", "left", "eyes open", "mean_velocity_mm_s")]) == 2

@@ -11,6 +11,7 @@ import datetime as dt
 
 import numpy as np
 from matplotlib.patches import Ellipse, Polygon
+from matplotlib.ticker import MaxNLocator
 
 from stancelab.geometry import FootModel
 from stancelab.report.text import metric_label
@@ -28,6 +29,8 @@ def _style(ax, xlabel: str = "", ylabel: str = "") -> None:
     for s in ax.spines.values():
         s.set_color("#9aa4b1")
         s.set_linewidth(0.6)
+    # Few ticks: each tick label is a text to lay out and embed (most of a page's drawing)
+    ax.yaxis.set_major_locator(MaxNLocator(5))
     if xlabel:
         ax.set_xlabel(xlabel, fontsize=7.5)
     if ylabel:
@@ -112,8 +115,7 @@ def time_held_chart(ax, per_leg: dict, target_s: float | None) -> None:
         x += 0.6
     if target_s:
         ax.axhline(target_s, color="#555555", linewidth=0.8, linestyle=":")
-        ax.text(ax.get_xlim()[1], target_s, f" target {target_s:g} s", fontsize=6.5,
-                va="bottom", ha="right", color="#555555")
+        ax.set_ylabel(f"time held (s)\n(dotted: target {target_s:g} s)", fontsize=7.5)
     ax.set_xticks([p for p, _ in labels], [t for _, t in labels], fontsize=6.5, rotation=0)
     top = max([h for v in per_leg.values() for _, h, _ in v] + [target_s or 0, 1.0])
     ax.set_ylim(0, top * 1.22)
@@ -159,7 +161,7 @@ def progress_chart(ax, metric: str, lines: dict, marks: dict) -> None:
 
 def _date_locator():
     from matplotlib.dates import AutoDateLocator
-    return AutoDateLocator(minticks=3, maxticks=6)
+    return AutoDateLocator(minticks=2, maxticks=4)
 
 
 def _date_formatter():

@@ -252,22 +252,40 @@ def _window_trace(store, r: TrialRecord, leg: str) -> Stabilogram | None:
                        p.y_mm[::step], dict(w["sway"]))
 
 
+def _headline_only(r: TrialRecord) -> TrialRecord:
+    """The record with only the metrics charted (and, for a single-leg stand, its window's):
+    the model gives them the same values as from the whole record (``trial_values`` reads a
+    single-leg stand's sway from the window and adds the per-target averages only under names
+    the clock trial does not have), without averaging twenty per-target metrics of every
+    clock trial of the year. Only valid records are reduced: exclusion used the whole one."""
+    keys = HEADLINE[r.drill]
+    m = {k: r.metrics[k] for k in keys if k in r.metrics}
+    w = r.metrics.get("window")
+    if r.drill == "single-leg" and isinstance(w, dict):
+        sway = w.get("sway") or {}
+        m["window"] = {"window_s": w.get("window_s"),
+                       "sway": {k: sway[k] for k in keys if k in sway}}
+    return TrialRecord(r.id, r.session_id, r.session_started, r.drill, r.leg, r.condition,
+                       r.status, r.reason, m, {})
+
+
 def _series(records: list[TrialRecord], session_order: list[int]) -> dict:
-    """The model's per-session mean of each headline metric, per drill x leg x condition."""
-    per: dict[int, list] = {}
+    """The model's per-session mean of each headline metric, per drill x leg x condition:
+    ``assess`` on one session's valid trials of one leg at a time (one leg: no left/right
+    comparison to make, so only the model's groups are computed)."""
+    per: dict[tuple, list] = {}
     for r in records:
-        if exclusion_reason(r) is None:
-            per.setdefault(r.session_id, []).append(r)
+        if r.drill in HEADLINE and exclusion_reason(r) is None:
+            per.setdefault((r.session_id, r.leg), []).append(_headline_only(r))
     started = {r.session_id: r.session_started for r in records}
+    rank = {sid: k for k, sid in enumerate(session_order)}
     out: dict = {}
-    for sid in session_order:
-        if sid not in per:
-            continue
-        for g in assess(per[sid]).groups:
+    for sid, leg in sorted(per, key=lambda k: (rank.get(k[0], len(rank)), str(k[1]))):
+        for g in assess(per[(sid, leg)]).groups:
             for metric in HEADLINE.get(g.drill, ()):
                 st = g.metrics.get(metric)
                 if st is None:
                     continue
                 out.setdefault((g.drill, g.leg, g.condition, metric), []).append(
-                    SeriesPoint(sid, started[sid], st.mean, st.sd, st.n))
+                    SeriesPoint(g.session_id, started[g.session_id], st.mean, st.sd, st.n))
     return out

@@ -39,7 +39,7 @@ MARGIN_IN = 0.6
 COLUMNS = ((0.0, "left"), (3.05, "right"), (4.25, "right"), (4.85, "right"), (5.5, "right"),
            (5.65, "left"))
 HEADINGS = ("Metric", "Left", "Right", "Asym %", "Noise", "Verdict")
-RC = {"pdf.fonttype": 42, "font.family": "DejaVu Sans", "axes.titlesize": 8,
+RC = {"pdf.fonttype": 3, "font.family": "DejaVu Sans", "axes.titlesize": 8,
       "figure.facecolor": "white", "savefig.facecolor": "white"}
 Progress = Callable[[int, int], None]
 
@@ -155,7 +155,7 @@ def _header(f: Flow, c: ReportContent) -> None:
             ("Sessions included", f"{len(c.sessions)}: " + _id_list([s.id for s in c.sessions])),
             ("Board", ", ".join(boards)),
             ("Calibration", ", ".join(cals)),
-            ("Athlete", (f"foot {a.foot_length_mm or '—'} mm · dominant leg "
+            ("Athlete", (f"foot {_mm(a.foot_length_mm)} · dominant leg "
                         f"{a.dominant_leg or '—'} · injured side {a.injured_side or '—'}")),
             ("Report", f"made {c.generated.replace('T', ' ')} · StanceLab {c.app_version}"))
     for k, v in rows:
@@ -169,6 +169,10 @@ def _header(f: Flow, c: ReportContent) -> None:
     for side in c.assessment.sides:
         f.text(drill_title(side.drill, side.condition), 9, weight="bold")
         f.para(verdict_line(side), 9, indent=0.2)
+
+
+def _mm(v) -> str:
+    return "—" if not v else f"{float(v):.0f} mm"
 
 
 def _id_list(ids: list[int]) -> str:
@@ -287,8 +291,7 @@ def _progress(f: Flow, c: ReportContent) -> None:
         marks = {p.leg: p for p in c.assessment.progress
                  if (p.drill, p.condition, p.metric) == (drill, cond, metric)}
         charts_to_draw.append((drill, cond, metric, lines, marks))
-    f.new_page()
-    f.heading("Progress across sessions", 12)
+    f.heading("Progress across sessions", 12, keep=3.0)
     if not charts_to_draw:
         f.para("One session per drill so far: progress needs a second session (a "
                "reassessment).", 8.5)
