@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from stancelab import paths, report
 from stancelab.files import csv_write, transfer
 from stancelab.storage import Storage, StorageError
+from stancelab.ui.widgets.common import ACCENT
 from stancelab.ui.widgets.reloads import ReloadsWhenShown
 
 
@@ -69,6 +70,11 @@ class ExportScreen(ReloadsWhenShown, QWidget):
             self.buttons[key] = b
         self.excel = QCheckBox("CSVs for spreadsheets (semicolons, decimal commas)")
         self.excel.setObjectName("export-excel")
+        # The dark theme draws no box around an unchecked indicator: give it one.
+        self.excel.setStyleSheet(
+            "QCheckBox::indicator { width: 16px; height: 16px; border: 1px solid #9aa4b1; "
+            "border-radius: 3px; background: #1b2129; } "
+            f"QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}")
         self.excel.setToolTip("For Excel or LibreOffice set to a decimal-comma locale. Leave "
                               "it off for pandas, R and importing back into StanceLab.")
         self.progress = QProgressBar()
