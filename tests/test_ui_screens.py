@@ -207,3 +207,21 @@ def test_guard_fails_leaked_timers_and_qt_warnings(tmp_path):
     assert "1 QTimer(s) still running" in out, out[-3000:]
     assert "something is wrong" in out, out[-3000:]
     assert "3 passed, 2 errors" in out, out[-3000:]  # errors at teardown of two tests
+
+
+def test_a_full_disk_is_one_line_naming_the_fix(qtbot, app_window):
+    """The error /dev/full really raises (ENOSPC), as a worker export hands it back."""
+    from stancelab.ui.screens.export import ExportFailed
+
+    _ctx, win = app_window
+    exp = win.show_screen("Export")
+    try:
+        with open("/dev/full", "wb") as f:
+            f.write(b"x" * 10)
+            f.flush()
+    except OSError as e:
+        full = e
+    exp._fail(ExportFailed(full, []))
+    text = exp.message.text()
+    assert text.startswith("Export failed: the disk is full") and "\n" not in text
+    assert "Free some space" in text

@@ -135,8 +135,9 @@ def progress_chart(ax, metric: str, lines: dict, marks: dict) -> None:
     for leg, pts in lines.items():
         xs = [_day(p.started) for p in pts]
         ys = [p.mean for p in pts]
-        ax.plot(xs, ys, LEG_STYLE[leg], color=LEG_COLOUR[leg], linewidth=0.9, marker="o",
-                markersize=2.2 if len(pts) > 30 else 3.5)
+        many = len(pts) > 30
+        ax.plot(xs, ys, LEG_STYLE[leg], color=LEG_COLOUR[leg], linewidth=0.5 if many else 0.9,
+                alpha=0.75 if many else 1.0, marker="o", markersize=1.8 if many else 3.5)
         p = marks.get(leg)
         if p is None:
             continue

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from stancelab.files.csv_write import atomic_write
 from stancelab.report import charts
-from stancelab.report.content import ReportContent
+from stancelab.report.content import HEADLINE, ReportContent
 from stancelab.report.text import (
     FLAG_NOTE,
     drill_title,
@@ -39,6 +39,8 @@ MARGIN_IN = 0.6
 COLUMNS = ((0.0, "left"), (3.05, "right"), (4.25, "right"), (4.85, "right"), (5.5, "right"),
            (5.65, "left"))
 HEADINGS = ("Metric", "Left", "Right", "Asym %", "Noise", "Verdict")
+#: Type 3 fonts (matplotlib's default; text still extracts, with a ToUnicode map): Type 42
+#: would subset the TrueType font with fontTools, about 1 s more per report.
 RC = {"pdf.fonttype": 3, "font.family": "DejaVu Sans", "axes.titlesize": 8,
       "figure.facecolor": "white", "savefig.facecolor": "white"}
 Progress = Callable[[int, int], None]
@@ -281,7 +283,9 @@ def _target_s(c: ReportContent, condition) -> float | None:
 
 
 def _progress(f: Flow, c: ReportContent) -> None:
-    keys = list(dict.fromkeys((d, cond, m) for d, _leg, cond, m in c.series))
+    order = list(HEADLINE)
+    keys = sorted(dict.fromkeys((d, cond, m) for d, _leg, cond, m in c.series),
+                  key=lambda k: (order.index(k[0]), str(k[1]), HEADLINE[k[0]].index(k[2])))
     charts_to_draw = []
     for drill, cond, metric in keys:
         lines = {leg: pts for (d, leg, cn, m), pts in c.series.items()

@@ -12,6 +12,7 @@ before it, which are kept; a file being written when it failed is not left half 
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -194,6 +195,9 @@ class ExportScreen(ReloadsWhenShown, QWidget):
         why = " ".join(str(cause).split()) or type(cause).__name__
         if isinstance(cause, NothingToExport):
             line = why
+        elif isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            line = ("Export failed: the disk is full; nothing half-written was left. Free "
+                    "some space or choose a folder on another disk.")
         elif isinstance(cause, OSError):
             line = f"Export failed: {why}. Choose a folder you can write to."
         elif isinstance(cause, StorageError):
