@@ -5,7 +5,8 @@ One parametrised test per word. Each runs the real command line in-process
 start (``start_app`` on the words the ``stancelab`` parser gives it), and compares what each
 one opened: the source kind, the board id, and the simulated athlete's weak legs. The boards are
 real parts: a VirtualBoard behind a pty for --port, the fake RPi.GPIO over the HX711 model for
---gpio, a raw CSV the CLI recorded for --replay.
+--gpio, input_event bytes through a FIFO for --wiiboard (tests/wii_peer.py), a raw CSV the CLI
+recorded for --replay.
 """
 
 from __future__ import annotations
@@ -84,6 +85,35 @@ def fake_pi(monkeypatch):
 
 
 @pytest.fixture
+def wii_board(tmp_path, monkeypatch):
+    """A Wii board as the kernel shows it (tests/wii_peer.py), sending reports in real time."""
+    import threading
+
+    import numpy as np
+
+    from stancelab.board import wiiboard
+    from wii_peer import Kernel, SysfsTree, sensors_for
+
+    tree = SysfsTree(tmp_path / "wii")
+    monkeypatch.setenv(wiiboard.SYSFS_ROOT_ENV, str(tree.sys))
+    monkeypatch.setenv(wiiboard.DEV_ROOT_ENV, str(tree.dev))
+    stop = threading.Event()
+
+    def send():
+        k, rng = Kernel(), np.random.default_rng(5)
+        while not stop.is_set():
+            tree.write(k.report(time.monotonic(), sensors_for(70, 0, 0) + rng.normal(0, 2, 4)))
+            time.sleep(0.015)
+
+    th = threading.Thread(target=send, daemon=True)
+    th.start()
+    yield tree
+    stop.set()
+    th.join()
+    tree.close()
+
+
+@pytest.fixture
 def pty_board(qt_guard):
     with PtyPeer() as peer:
         yield peer
@@ -108,6 +138,9 @@ def _words(word: str, request, tmp_path) -> tuple[list[str], Opened]:
     if word == "gpio":
         request.getfixturevalue("fake_pi")
         return ["--gpio"], Opened("gpio", None, None)
+    if word == "wiiboard":
+        request.getfixturevalue("wii_board")
+        return ["--wiiboard"], Opened("wiiboard", 0x353B7CA1, None)
     if word == "replay":
         path = tmp_path / "recorded.csv"
         _record_replay_file(path)
@@ -126,7 +159,8 @@ def _through_cli(words: list[str], monkeypatch) -> Opened:
         return chosen
 
     monkeypatch.setattr(choice, "choose_board", spy)
-    fast = [] if "--port" in words else ["--fast"]   # a real board runs in real time only
+    real_time = "--port" in words or "--wiiboard" in words
+    fast = [] if real_time else ["--fast"]   # a real board runs in real time only
     rc = cli_main(["record", *words, *fast, "--seconds", "1", "--athlete", "Words"])
     monkeypatch.setattr(choice, "choose_board", real)
     assert rc == 0
@@ -155,7 +189,8 @@ def _through_app(words: list[str], qtbot) -> Opened:
         ctx.close()
 
 
-@pytest.mark.parametrize("word", ["simulate", "port", "gpio", "replay", "weak-left"])
+@pytest.mark.parametrize("word", ["simulate", "port", "gpio", "wiiboard", "replay",
+                                  "weak-left"])
 def test_every_board_word_opens_the_same_board_in_the_cli_and_the_app(
         word, request, tmp_path, monkeypatch, qtbot):
     words, expected = _words(word, request, tmp_path)

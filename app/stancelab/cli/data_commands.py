@@ -81,7 +81,7 @@ class Progress:
 def cmd_record(args) -> int:
     if args.seconds <= 0:
         raise UserError("--seconds must be more than 0")
-    if args.fast and args.port:
+    if args.fast and (args.port or getattr(args, "wiiboard", None)):
         raise UserError("--fast works with --simulate or --replay, not with a real board")
     store = open_store()
     athlete = store.get_or_add_athlete(args.athlete)
