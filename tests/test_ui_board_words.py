@@ -11,15 +11,14 @@ recorded for --replay.
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
-import sys
 import time
 from dataclasses import dataclass
 
 import pytest
 
 import ui_helpers
+from fake_pi_board import fake_pi  # noqa: F401 - the fixture
 from pty_peer import BOARD_ID, PtyPeer
 from stancelab.cli.main import build_parser
 from stancelab.cli.main import main as cli_main
@@ -30,8 +29,6 @@ from stancelab.storage import Storage
 qt_guard = ui_helpers.qt_guard
 
 HERE = pathlib.Path(__file__).parent
-FAKE_RPI = HERE / "fake_rpi"
-GPIO_DOUT, GPIO_SCK = (5, 6, 13, 19), 21      # the pins --gpio means without a value
 
 
 @dataclass(frozen=True)
@@ -45,43 +42,6 @@ def _opened(src) -> Opened:
     athlete = getattr(src, "athlete", None)
     return Opened(src.state.kind, src.state.board_id,
                   dict(athlete.weakness) if athlete is not None else None)
-
-
-class WallClock:
-    """The HX711 model on the wall clock: the app's GPIO board times itself with
-    time.monotonic and time.sleep, as on a Pi."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def advance(self, _dt_s: float) -> float:
-        return time.monotonic()
-
-    def sleep(self, dt_s: float) -> None:
-        time.sleep(dt_s)
-
-
-@pytest.fixture
-def fake_pi(monkeypatch):
-    """Four model HX711s behind the fake RPi.GPIO, importable as RPi.GPIO."""
-    if importlib.util.find_spec("hx711_multi") is None:
-        pytest.skip("hx711-multi is not installed: pip install 'hx711-multi>=1.4,<1.5'")
-    from hx711_model import HX711Bus, HX711Chip
-
-    def forget():
-        for name in list(sys.modules):
-            if name.split(".")[0] in ("RPi", "hx711_multi"):
-                del sys.modules[name]
-
-    forget()
-    monkeypatch.syspath_prepend(str(FAKE_RPI))
-    from RPi import GPIO
-
-    chips = {pin: HX711Chip(lambda t, k=k: 150_000.0 * (k + 1)) for k, pin in enumerate(GPIO_DOUT)}
-    GPIO.attach(HX711Bus(WallClock(), GPIO_SCK, chips))
-    yield
-    GPIO.detach()
-    forget()
 
 
 @pytest.fixture
