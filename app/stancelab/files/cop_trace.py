@@ -122,13 +122,15 @@ def load_xy_csv(path: str | Path, units: str | None = None, time_units: str | No
 
 def sniff_layout(path: str | Path) -> str | None:
     """"hbedb" or "columns" when the file's first line names a COP trace's columns, else None
-    (a raw CSV, or anything else). Reads only the first lines."""
+    (a StanceLab CSV, even a damaged one, or anything else). Reads only the first lines."""
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as f:
-            head = [ln for ln in (f.readline() for _ in range(50)) if ln.strip()
-                    and not ln.lstrip().startswith("#")]
+            lines = [f.readline() for _ in range(50)]
     except OSError:
         return None
+    if any(re.match(r"#\s*format:\s*stancelab-", ln) for ln in lines):
+        return None
+    head = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not head:
         return None
     cells = _cells(head[0].rstrip("\r\n"), _delimiter(head[0]))
