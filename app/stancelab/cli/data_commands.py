@@ -49,10 +49,6 @@ def register(sub) -> None:
     sp.set_defaults(func=cmd_import)
 
 
-
-
-
-
 class Progress:
     """A one-line progress bar on a terminal; a line every few seconds otherwise."""
 
@@ -85,7 +81,7 @@ class Progress:
 def cmd_record(args) -> int:
     if args.seconds <= 0:
         raise UserError("--seconds must be more than 0")
-    if args.fast and args.port:
+    if args.fast and (args.port or getattr(args, "wiiboard", None)):
         raise UserError("--fast works with --simulate or --replay, not with a real board")
     store = open_store()
     athlete = store.get_or_add_athlete(args.athlete)
@@ -213,6 +209,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from stancelab.files.cop_trace import sniff_layout
     from stancelab.files.csv_format import CsvFormatError
     from stancelab.files.transfer import import_raw_csv
 
@@ -221,6 +218,12 @@ def cmd_import(args) -> int:
     try:
         session_id = import_raw_csv(store, args.file, athlete_id=athlete_id)
     except CsvFormatError as e:
+        layout = sniff_layout(args.file)
+        if layout is not None:
+            what = "in the PhysioNet HBEDB layout" if layout == "hbedb" else "(time and COP columns)"
+            raise UserError(f"{args.file} is a COP trace {what}, not a StanceLab raw CSV: the "
+                            "database keeps load-cell samples, which a trace does not have. "
+                            f"Analyse it with `stancelab analyze {args.file}`.") from None
         raise UserError(str(e)) from None
     except FileNotFoundError:
         raise UserError(f"no file {args.file!r}; check the path") from None

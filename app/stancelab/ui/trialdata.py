@@ -81,7 +81,7 @@ def load_cop(storage: Storage, trial: Trial) -> TrialCop:
     """The trial's samples through the calibration its session used."""
     s = storage.read_samples(trial.id)
     session = storage.session(trial.session_id)
-    cal = default_calibration()
+    cal = default_calibration(session.board_id, session.firmware)   # a Wii board's own nominal
     if session.calibration_id:
         try:
             cal = storage.calibration(session.calibration_id)
@@ -130,6 +130,9 @@ def quality_flags(trial: Trial, cop: TrialCop | None) -> list[str]:
         lost = int(gaps[(gaps > 0) & (gaps < 32768)].sum())
         if lost:
             flags.append(f"{lost} frames lost in transmission")
+    uneven = uneven_sampling(cop.t_s) if cop is not None else None
+    if uneven:
+        flags.append(uneven)
     m = trial.metrics
     if m.get("touchdowns"):
         flags.append(f"{m['touchdowns']} touchdown(s) of the other foot")
@@ -140,6 +143,25 @@ def quality_flags(trial: Trial, cop: TrialCop | None) -> list[str]:
         if lo < 50:
             flags.append("Load dropped to nearly zero during the trial (stepped off?)")
     return flags or ["No data-quality problems found"]
+
+
+#: Sample intervals whose 5th and 95th percentiles differ by more than this factor are called
+#: uneven (a serial board's jitter is tens of microseconds; a Wii board's 10-33 ms is uneven).
+UNEVEN_INTERVAL_RATIO = 1.5
+
+
+def uneven_sampling(t_s) -> str | None:
+    """A data-quality note when the sample intervals vary a lot, else None. The metrics are
+    computed after resampling to the median rate (analysis.filters.prepare)."""
+    dt = np.diff(np.asarray(t_s, float))
+    dt = dt[dt > 0]
+    if len(dt) < 10:
+        return None
+    lo, med, hi = np.percentile(dt, [5, 50, 95])
+    if hi <= UNEVEN_INTERVAL_RATIO * lo:
+        return None
+    return (f"Uneven sampling: intervals {lo * 1e3:.0f}-{hi * 1e3:.0f} ms (5-95 %), median "
+            f"{med * 1e3:.0f} ms; the metrics use the samples resampled to {1 / med:.0f} Hz")
 
 
 def headline_metrics(trial: Trial) -> list[tuple[str, str]]:
