@@ -60,6 +60,17 @@ def test_cli_json_and_compare_screen_show_identical_rows_and_the_fault(qtbot, ca
     assert "back-left load cell" in shown[data["faulty"][0]][1]
     assert cmp.tabs.tabText(2) == f"Excluded trials ({len(cli_excluded)})"
 
+    # the coach picks the first session as the reassessment: both faces still agree
+    first = data["sessions"][0]
+    cmp.reassessment.setCurrentIndex(cmp.reassessment.findData(first))
+    qtbot.waitUntil(lambda: not cmp.loading and cmp.data.reassessment == first, timeout=20_000)
+    assert cmp.data.assessment.side_of("single-leg", conditions[0]).sessions == \
+        {"left": first, "right": first}
+    capsys.readouterr()
+    assert cli.main(["compare", "--athlete", "W", "--json", "--reassessment", str(first)]) == 0
+    older = verdict_rows.rows_from_json(json.loads(capsys.readouterr().out), "single-leg")
+    assert verdict_rows.rows_from_table(cmp.table, conditions) == older != cli_rows
+
     # the CLI table says it too
     capsys.readouterr()
     assert cli.main(["compare", "--athlete", "W"]) == 0

@@ -122,7 +122,7 @@ class ProgressPlots(QWidget):
                         pen=pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DotLine),
                         labelOpts={"position": 0.95, "color": MARKER_COLOUR}))
             if row.mdc95 is None:
-                mdc_text.append(f"{leg}: no MDC ({row.sem_source})")
+                mdc_text.append(f"{leg} —")
                 continue
             lo, hi = row.baseline - row.mdc95, row.baseline + row.mdc95
             self.bands.setdefault(metric, {})[leg] = (lo, hi)
@@ -133,12 +133,17 @@ class ProgressPlots(QWidget):
                                        pen=pg.mkPen(None))
             band.setZValue(-10)
             pi.addItem(band)
-            mdc_text.append(f"{leg} MDC95 {td.fmt(row.mdc95, metric)}")
+            mdc_text.append(f"{leg} {td.fmt(row.mdc95, metric)}")
+        # Short titles: a long one widens its plot past the view.
+        title = td.label_of(metric) + (" · MDC95 " + ", ".join(mdc_text) if mdc_text else "")
         conds = list(dict.fromkeys(c for _, c in keys))
         if len(conds) > 1:
-            mdc_text.append(f"solid: {conds[0]}, dashed: {', '.join(map(str, conds[1:]))}")
-        pi.setTitle(td.label_of(metric) + (" · " + " · ".join(mdc_text) if mdc_text else ""),
-                    size="10pt")
+            title += f" · dashed: {', '.join(map(str, conds[1:]))}"
+        pi.setTitle(title, size="10pt")
+        ys = [g.metrics[metric].mean for g in history if metric in g.metrics]
+        if ys and max(ys) - min(ys) < 1e-9:     # all equal (0 touchdowns): a readable range
+            pad = max(1.0, abs(ys[0]) * 0.1)
+            pi.setYRange(ys[0] - pad, ys[0] + pad)
 
     def _clicked(self, _scatter, points, _ev=None) -> None:
         if len(points):
