@@ -237,14 +237,17 @@ class CompareScreen(ReloadsWhenShown, QWidget):
                                  f"{' and '.join(missing)} side to compare")
             return
         clear = [r for r in self.rows if r["verdict"].endswith(" better")]
+        judged = [r for r in self.rows if r["verdict"] != "not comparable"]
+        apart = len(self.rows) - len(judged)
+        tail = f" ({apart} not comparable)" if apart else ""
         if clear:
             named = "; ".join(f"{r['verdict']}: {td.label_of(r['metric']).lower()}"
                               for r in clear)
-            self.summary.setText(f"{len(clear)} of {len(self.rows)} metrics differ beyond the "
-                                 f"measurement noise — {named}")
+            self.summary.setText(f"{len(clear)} of {len(judged)} metrics differ beyond the "
+                                 f"measurement noise{tail} — {named}")
         else:
             self.summary.setText(f"No clear difference between left and right on any of the "
-                                 f"{len(self.rows)} metrics")
+                                 f"{len(judged)} metrics{tail}")
 
     def _fill_sessions(self, a: Assessment) -> None:
         for combo in (self.baseline, self.reassessment):
