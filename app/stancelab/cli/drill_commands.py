@@ -113,6 +113,7 @@ def _overrides(kind: str, args) -> dict:
 
 
 def run_drill_command(args) -> int:
+    from stancelab.analysis.assessment import shown_status
     from stancelab.cli.render import TextRenderer, summary_lines
 
     kind = args.drill
@@ -172,7 +173,8 @@ def run_drill_command(args) -> int:
             print(json.dumps({"athlete": athlete.name, "session_id": runner.session_id,
                               "trials": [r.to_dict() for r in runner.results]}, indent=2,
                              default=_json_default))
-        return 0 if all(r.status == "completed" for r in runner.results) else 1
+        return 0 if all(shown_status(r.status, r.reason, r.metrics) == "completed"
+                        for r in runner.results) else 1
     finally:
         store.close()
 
@@ -287,16 +289,6 @@ def _fmt(value) -> str:
 
 
 # ------------------------------------------------------------------ compare
-def trial_values(trial) -> dict:
-    """The numbers of one stored trial that a comparison works on (analysis.assessment)."""
-    from stancelab.analysis.assessment import TrialRecord
-    from stancelab.analysis.assessment import trial_values as values
-
-    return values(TrialRecord(trial.id, trial.session_id, "", trial.drill, trial.leg,
-                              trial.condition, trial.status, trial.reason,
-                              dict(trial.metrics or {}), dict(trial.settings or {})))
-
-
 def compare_athlete(store, athlete_id: int, flag_pct: float = 10.0,
                     baseline_session: int | None = None,
                     reassessment_session: int | None = None) -> dict:
@@ -381,5 +373,5 @@ def compare_command(args) -> int:
         print("Excluded from the scores:")
         for e in a.excluded:
             print(f"  trial {e.trial_id} (session {e.session_id}, {e.drill}"
-                  f"{', ' + e.leg if e.leg else ''}): {e.reason}")
+                  f"{', ' + e.leg if e.leg else ''}) {e.status}: {e.reason}")
     return 0

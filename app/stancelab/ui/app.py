@@ -56,6 +56,10 @@ def build_window(ctx: AppContext) -> MainWindow:
     win.add_screen("Athletes", AthletesScreen(ctx))
     win.add_screen("Board", BoardScreen(ctx))
     win.add_screen("Export", ExportScreen(ctx))
+    # A point of Compare's progress plots opens that session's trial in Results.
+    results = win.screens["Results"]
+    win.screens["Compare"].open_trial.connect(
+        lambda trial_id: (results.show_trial(trial_id), win.show_screen("Results")))
     # ctx.foot_length_mm, not the athlete's field: an athlete made on the command line may
     # have no foot length (the app then draws the default foot).
     ctx.athlete_changed.connect(lambda a: win.screens["Live"].set_athlete_foot(ctx.foot_length_mm))

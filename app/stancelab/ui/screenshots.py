@@ -46,9 +46,16 @@ def make_screenshots(out: Path) -> list[Path]:
     drills.rest.setValue(3)
     win.show_screen("Drills")
     for key in ("clock-left", "clock-right", "single-both"):
+        if key == "single-both":
+            drills.duration.setValue(14)     # long enough for the 10 s comparison window
         drills.select(key)
         drills.go()
         _pump(app, lambda: drills.state == "done")
+    # A second session of single-leg stands (the board reconnected): the progress plots.
+    ctx.connect_simulated(seed=8)
+    drills.select("single-both")
+    drills.go()
+    _pump(app, lambda: drills.state == "done")
     files = []
     out.mkdir(parents=True, exist_ok=True)
 
@@ -85,6 +92,12 @@ def make_screenshots(out: Path) -> list[Path]:
             win.screens["Compare"].set_kind("clock")
         _pump(app, lambda: not ctx.worker.running)
         shot(name)
+        if name == "Compare":
+            cmp = win.screens["Compare"]
+            cmp.set_kind("single-leg")
+            cmp.tabs.setCurrentIndex(1)
+            shot("Compare-progress")
+            cmp.tabs.setCurrentIndex(0)
     win.close()
     ctx.close()
     return files
