@@ -117,8 +117,12 @@ class PostgresBackend:
     def _raw_connect(self) -> psycopg.Connection:
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True)
+        except psycopg.Error as e:
+            raise self.translate(e) from None
+        try:
             conn.execute(f"SET lock_timeout = {int(self.busy_timeout_s * 1000)}")
         except psycopg.Error as e:
+            conn.close()
             raise self.translate(e) from None
         return conn
 
@@ -267,3 +271,9 @@ class PostgresConnection:
                 self._conn.close()
             except psycopg.Error:
                 pass
+
+    def __del__(self) -> None:
+        # A Storage dropped without close() (a short command) lets go of its server
+        # connection as a SQLite connection lets go of its file.
+        if getattr(self, "_conn", None) is not None:
+            self.close()

@@ -170,7 +170,8 @@ def migrate(db, backend, migrations: Sequence[tuple[int, str, list[Step]]],
     if current > newest:
         needed = required_app_version(db)
         need = (f"StanceLab {needed} or newer is needed (this is {app_version}). Update "
-                f"StanceLab to {needed}" if needed else "Update StanceLab")
+                f"StanceLab to {needed}" if needed and needed != app_version
+                else "Update StanceLab")
         raise StorageError(
             f"The database {backend.location} was written by a newer StanceLab (schema version "
             f"{current}; this version understands up to {newest}). {need}, or point it at "
