@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from stancelab import paths
+from stancelab.storage.records import StorageError
 from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S, SqliteBackend
 
 DATABASE_URL_ENV = "STANCELAB_DATABASE_URL"
@@ -35,6 +36,12 @@ def open_backend(target=None, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S):
     if is_server_url(target):
         # Imported here: psycopg is only needed by a station that talks to a server (the
         # `clinic` extra), never by a laptop on SQLite.
-        from stancelab.storage.postgres_backend import PostgresBackend
+        try:
+            from stancelab.storage.postgres_backend import PostgresBackend
+        except ImportError as e:
+            raise StorageError(
+                f"A PostgreSQL server was asked for, but this StanceLab is installed without "
+                f"its driver ({e}). Install it with: pip install 'stancelab[clinic]'",
+                "invalid") from None
         return PostgresBackend(target, busy_timeout_s)
     return SqliteBackend(target, busy_timeout_s)
