@@ -31,7 +31,7 @@ def test_two_stations_record_at_once_and_a_third_compares(pg_db, monkeypatch, ca
               "--duration", "4", "--rest", "0", "--json"]
     a = station(pg_db.target, *common, "--leg", "left", "--seed", "1")
     b = station(pg_db.target, *common, "--leg", "right", "--seed", "2")
-    (out_a, err_a), (out_b, err_b) = a.communicate(timeout=180), b.communicate(timeout=180)
+    (_, err_a), (_, err_b) = a.communicate(timeout=180), b.communicate(timeout=180)
     assert a.returncode == 0 and b.returncode == 0, (err_a, err_b)
     with Storage(pg_db.target) as store:
         (kim,) = store.athletes()

@@ -4,8 +4,7 @@ idempotently, with a progress bar and a row count on both sides."""
 import pytest
 
 from stancelab.cli import main
-from stancelab.storage import SampleArrays, Storage, StorageError
-from stancelab.storage import server_copy
+from stancelab.storage import SampleArrays, Storage, StorageError, server_copy
 from test_storage import make_samples
 from test_storage_summaries import CLOCK_METRICS
 

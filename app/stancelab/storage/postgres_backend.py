@@ -62,7 +62,7 @@ def redact(text: str, url: str) -> str:
     if secret:
         for form in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote(secret)}:
             text = text.replace(form, "***")
-    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.I)
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
 
 
 def describe(url: str) -> str:

@@ -14,7 +14,6 @@ recording to a local spool and moves it to the server when it answers again (spo
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -22,6 +21,7 @@ import time
 import numpy as np
 
 from stancelab.storage import spool as _spool
+from stancelab.storage.locks import lock_held, release_lock, take_lock
 from stancelab.storage.records import SampleArrays, StorageError, object_column, quantise_us
 
 log = logging.getLogger("stancelab.storage")
@@ -63,12 +63,6 @@ def read_samples(db, trial_id: int) -> SampleArrays:
 
 # ------------------------------------------------------------------ the live-recording lock
 
-try:
-    import fcntl as _fcntl
-except ImportError:  # Windows: liveness falls back to the heartbeat
-    _fcntl = None
-
-
 def writer_alive(backend, trial_id: int) -> bool | None:
     """Is a process still writing this trial? None when its lock file cannot tell.
 
@@ -76,49 +70,7 @@ def writer_alive(backend, trial_id: int) -> bool | None:
     lock when the process dies, even by SIGKILL, so a crashed recording is found at the next
     start at once instead of after the heartbeat goes stale.
     """
-    path = backend.writer_lock_path(trial_id)
-    if _fcntl is None or path is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return None
-    try:
-        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return True
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-    os.close(fd)   # also releases the lock
-    return False
-
-
-def _take_lock(path) -> int | None:
-    """Hold the trial's lock file while recording (see writer_alive); best effort."""
-    if _fcntl is None or path is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        return None
-    try:
-        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _release_lock(fd: int | None, path) -> None:
-    if fd is not None:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        os.close(fd)
+    return lock_held(backend.writer_lock_path(trial_id))
 
 
 # ------------------------------------------------------------------ the writer
@@ -158,7 +110,7 @@ class SampleWriter:
             self._db.close()
             raise
         self._lock_path = backend.writer_lock_path(trial_id)
-        self._lock_fd = _take_lock(self._lock_path)
+        self._lock_fd = take_lock(self._lock_path)
         self.written = int(first)        # samples handed to the writer (in the db or queued)
         self.committed = self.written    # samples known to be durable
         self.commits = 0
@@ -223,7 +175,7 @@ class SampleWriter:
             self._db.close()
             if self._server is not self._db:
                 self._server.close()
-            _release_lock(self._lock_fd, self._lock_path)
+            release_lock(self._lock_fd, self._lock_path)
             self._lock_fd = None
         if self._error is not None and not self._reported:
             self._reported = True
@@ -346,7 +298,7 @@ class SampleWriter:
         self._server.rollback()
         path = _spool.spool_path(self._backend, self.trial_id)
         spool = _spool.open_spool(path)
-        self._spool_lock = _take_lock(path.with_name(path.name + ".lock"))
+        self._spool_lock = take_lock(_spool.lock_path(path))
         spool.begin()
         for arrays, first_idx in self._unsynced:
             spool.insert_rows("samples", SAMPLE_COLUMNS,
@@ -382,7 +334,7 @@ class SampleWriter:
         spool.close()
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-        _release_lock(self._spool_lock, path.with_name(path.name + ".lock"))
+        release_lock(self._spool_lock, _spool.lock_path(path))
         self._spool_lock = None
         self.committed = in_db
         self._tell(f"The server {self._backend.location} is back: the {moved} samples kept "

@@ -149,10 +149,10 @@ def count_rows(src, dst) -> list[tuple[str, int, int]]:
     out.append(("sessions", len(origins), len(server_sids)))
     for table, sql in (
             ("trials", "SELECT COUNT(*) FROM trials WHERE session_id = ?"),
-            ("trial_metrics", "SELECT COUNT(*) FROM trial_metrics m JOIN trials t "
-                              "ON t.id = m.trial_id WHERE t.session_id = ?"),
-            ("samples", "SELECT COUNT(*) FROM samples x JOIN trials t ON t.id = x.trial_id "
-                        "WHERE t.session_id = ?")):
+            ("trial_metrics", ("SELECT COUNT(*) FROM trial_metrics m JOIN trials t "
+                               "ON t.id = m.trial_id WHERE t.session_id = ?")),
+            ("samples", ("SELECT COUNT(*) FROM samples x JOIN trials t ON t.id = x.trial_id "
+                         "WHERE t.session_id = ?"))):
         local = sum(int(src._one(sql, (sid,))[0]) for sid in origins)
         server = sum(int(dst._one(sql, (sid,))[0]) for sid in server_sids)
         out.append((table, local, server))

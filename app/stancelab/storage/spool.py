@@ -17,6 +17,7 @@ import hashlib
 import logging
 
 from stancelab import paths
+from stancelab.storage.locks import lock_held
 from stancelab.storage.records import StorageError
 from stancelab.storage.sqlite_backend import SqliteBackend
 
@@ -42,6 +43,11 @@ def spool_path(backend, trial_id: int):
     folder = paths.data_dir() / "spool"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{server_key(backend)}-trial-{trial_id}.sqlite3"
+
+
+def lock_path(path):
+    """The lock file a writer holds while it spools to ``path``."""
+    return path.with_name(path.name + ".lock")
 
 
 def open_spool(path):
@@ -80,15 +86,13 @@ def flush(spool, server, trial_id: int) -> int:
 def recover_spools(store) -> list[tuple[int, int]]:
     """Move spools left by a station that stopped while the server was away (trial id, rows).
     A spool whose writer still runs (its lock is held) is left to that writer."""
-    from stancelab.storage.samples import writer_alive
-
     folder = paths.data_dir() / "spool"
     out: list[tuple[int, int]] = []
     if not folder.is_dir():
         return out
     for path in sorted(folder.glob(f"{server_key(store.backend)}-trial-*.sqlite3")):
         trial_id = int(path.name.rsplit("-", 1)[1].split(".")[0])
-        if writer_alive(_LockOf(path), trial_id):
+        if lock_held(lock_path(path)):
             continue
         spool = open_spool(path)
         try:
@@ -103,13 +107,3 @@ def recover_spools(store) -> list[tuple[int, int]]:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         out.append((trial_id, moved))
     return out
-
-
-class _LockOf:
-    """What writer_alive asks of a backend, for a spool file's lock."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def writer_lock_path(self, trial_id: int):
-        return self.path.with_name(self.path.name + ".lock")

@@ -19,6 +19,7 @@ from pathlib import Path
 from stancelab import __version__
 from stancelab.storage import samples as _samples
 from stancelab.storage import spool as _spool
+from stancelab.storage.backends import open_backend
 from stancelab.storage.records import (
     Athlete,
     RecoveredTrial,
@@ -34,7 +35,6 @@ from stancelab.storage.records import (
 )
 from stancelab.storage.samples import DEFAULT_COMMIT_INTERVAL_S, SampleWriter
 from stancelab.storage.schema import METRIC_INSERT, MIGRATIONS, migrate, schema_version
-from stancelab.storage.backends import open_backend
 from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S
 
 _ATHLETE_COLS = ("id, name, foot_length_mm, shoe_size, dominant_leg, injured_side, notes, "
