@@ -203,3 +203,67 @@ def test_hostile_names_and_notes_are_stored_as_text(db):
         assert sorted(a.name for a in store.athletes()) == sorted(HOSTILE)
         renamed = store.update_athlete(ids[0][0], name=HOSTILE[1] + " 2")
         assert renamed.name == HOSTILE[1] + " 2"
+
+
+SPOOL_CHILD = """
+import sys, time
+sys.path[:0] = [{app!r}, {tests!r}]
+from test_storage import make_samples, new_trial
+from stancelab.storage import Storage
+store = Storage({url!r})
+_, trial = new_trial(store)
+w = store.sample_writer(trial.id, commit_interval_s=0.5)
+print("trial", trial.id, flush=True)
+i = 0
+while True:
+    w.extend(make_samples(i, 4))
+    i += 4
+    print("written", i, int(w.spooling), flush=True)
+    time.sleep(0.05)
+"""
+
+
+def test_station_killed_while_offline_hands_its_spool_over_at_next_start(pg_server, pg_db):
+    """The server goes away, the station spools, then the station is killed (SIGKILL) before
+    the server is back. The next StanceLab opened on that server moves the spool: at most one
+    commit interval of samples is lost, as when recording straight to the server."""
+    import signal
+    from pathlib import Path
+
+    cluster = pg_server.cluster
+    if cluster is None:
+        pytest.skip("the test server's data folder is unknown (STANCELAB_TEST_POSTGRES_DATA)")
+    here = Path(__file__).resolve().parent
+    code = SPOOL_CHILD.format(app=str(here.parent / "app"), tests=str(here), url=pg_db.target)
+    stopped = False
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          text=True) as child:
+        try:
+            trial_id = int(child.stdout.readline().split()[1])
+            spooled_at = None
+            while True:
+                line = child.stdout.readline()
+                assert line, "recording child died early"
+                _, written, spooling = line.split()
+                written = int(written)
+                if written >= 160 and not stopped:
+                    cluster.stop("immediate")
+                    stopped = True
+                if spooling == "1" and spooled_at is None:
+                    spooled_at = written
+                if spooled_at is not None and written >= spooled_at + 160:
+                    break
+        finally:
+            os.kill(child.pid, signal.SIGKILL)
+            for line in child.stdout:
+                written = int(line.split()[1])
+            if stopped:
+                cluster.start()
+    with Storage(pg_db.target) as store:
+        ((tid, moved),) = store.recovered_spools
+        (rec,) = store.recover_interrupted(stale_after_s=0)
+        got = store.read_samples(trial_id)
+    assert tid == trial_id == rec.trial_id and moved > 0
+    assert written - 80 <= len(got) <= written
+    assert got.equals(SampleArrays.from_samples(make_samples(0, len(got))))
+    assert not list((Path(os.environ["STANCELAB_DATA_DIR"]) / "spool").glob("*.sqlite3"))
