@@ -267,3 +267,48 @@ def test_station_killed_while_offline_hands_its_spool_over_at_next_start(pg_serv
     assert written - 80 <= len(got) <= written
     assert got.equals(SampleArrays.from_samples(make_samples(0, len(got))))
     assert not list((Path(os.environ["STANCELAB_DATA_DIR"]) / "spool").glob("*.sqlite3"))
+
+
+def test_the_documented_grants_are_enough(pg_server):
+    """The roles of docs/clinic.md on a real server: the station role (owner of its schema,
+    nothing else) creates the tables and records; the reader reads and cannot write; a role
+    without a schema is told where the setup is described."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    base = conninfo_to_dict(pg_server.url)
+    tag = f"{os.getpid()}_{time.monotonic_ns() % 10**6}"
+    station_role, reader, stranger, schema = (f"station_{tag}", f"reader_{tag}",
+                                              f"stranger_{tag}", f"clinic_{tag}")
+
+    def url(role):
+        return (f"postgresql://{role}@/{base['dbname']}?host={quote(base['host'])}"
+                f"&port={base.get('port', 5432)}&options={quote(f'-csearch_path={schema}')}")
+
+    with pg_server.admin() as admin:
+        for role in (station_role, reader, stranger):
+            admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"CREATE SCHEMA {schema} AUTHORIZATION {station_role}")
+        admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {reader}")
+        admin.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE {station_role} IN SCHEMA {schema} "
+                      f"GRANT SELECT ON TABLES TO {reader}")
+    try:
+        with Storage(url(station_role)) as store:
+            _, trial = new_trial(store)
+            with store.sample_writer(trial.id) as w:
+                w.extend(make_samples(0, 40))
+            store.finish_trial(trial.id)
+        with Storage(url(reader)) as store:
+            assert store.sample_count(trial.id) == 40
+            with pytest.raises(StorageError, match="lacks a right.*docs/clinic.md"):
+                store.add_athlete("Not allowed")
+        with pytest.raises(StorageError, match="no schema of its own.*docs/clinic.md"):
+            Storage(url(stranger))
+    finally:
+        with pg_server.admin() as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+            for role in (reader, stranger, station_role):
+                admin.execute(f"DROP OWNED BY {role}")
+                admin.execute(f"DROP ROLE {role}")

@@ -132,7 +132,7 @@ class PostgresBackend:
         return None
 
     def translate(self, exc: Exception) -> StorageError:
-        where, text = self.location, redact(str(exc).strip(), self.url)
+        where, text = self.location, redact(_one_line(str(exc)), self.url)
         if isinstance(exc, pg_errors.LockNotAvailable):
             return StorageError(
                 f"The database {where} is busy: another StanceLab station is writing to it. "
@@ -151,6 +151,11 @@ class PostgresBackend:
             return StorageError(
                 f"The role StanceLab logs in as lacks a right on {where} ({text}). Grant it "
                 f"the rights listed in docs/clinic.md.", "invalid")
+        if isinstance(exc, pg_errors.InvalidSchemaName):
+            return StorageError(
+                f"The role StanceLab logs in as has no schema of its own on {where} ({text}). "
+                f"Create one it owns and set its search_path as docs/clinic.md shows.",
+                "invalid")
         if isinstance(exc, pg_errors.IntegrityError):
             return StorageError(f"Database error in {where}: {text}", "invalid")
         if isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) in (
@@ -162,6 +167,13 @@ class PostgresBackend:
             return StorageError(f"Cannot reach the StanceLab server {where} ({text}).",
                                 "unreachable")
         return StorageError(f"Database error in {where}: {text}")
+
+
+def _one_line(text: str) -> str:
+    """A driver message on one line, without the SQL excerpt and caret it may quote."""
+    lines = [ln.strip() for ln in text.strip().splitlines()]
+    keep = [ln for ln in lines if ln and not ln.startswith("LINE ") and set(ln) != {"^"}]
+    return " ".join(keep)
 
 
 _SQL_CACHE: dict[str, str] = {}
