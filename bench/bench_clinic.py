@@ -36,15 +36,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "app"), str(ROOT / "tests")]
 
-from stancelab.board.source import Sample  # noqa: E402
-from stancelab.storage import SampleArrays, Storage  # noqa: E402
+from stancelab.board.source import Sample
+from stancelab.storage import SampleArrays, Storage
 
 
 def pct(values, q):
     if not values:
         return float("nan")
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
 # ------------------------------------------------------------------ one station (a child)
@@ -140,8 +140,9 @@ def progress_query(target: str, sessions: int, repeats: int = 30) -> dict:
 
 def postgres_target():
     """(URL of a fresh schema, cleanup)."""
-    import pg_cluster
     import psycopg
+
+    import pg_cluster
 
     url, cluster = os.environ.get(pg_cluster.URL_ENV), None
     if not url:

@@ -124,7 +124,7 @@ def test_server_killed_mid_recording_loses_nothing(pg_server, pg_db):
         cluster.stop("immediate")
         try:
             feed(3.0)
-            assert w.spooling and "cannot be reached" in (w.notice or "")
+            assert w.spooling and "Cannot reach the StanceLab server" in (w.notice or "")
         finally:
             cluster.start()
         deadline = time.monotonic() + 30
@@ -138,7 +138,7 @@ def test_server_killed_mid_recording_loses_nothing(pg_server, pg_db):
         assert store.trial(trial.id).status == "completed"
     assert len(got) == i
     assert got.equals(SampleArrays.from_samples(make_samples(0, i)))
-    assert any("cannot be reached" in n and "local spool" in n for n in notices)
+    assert any("Cannot reach" in n and "local spool" in n for n in notices)
     assert any("is back" in n and "now on the server" in n for n in notices)
 
 

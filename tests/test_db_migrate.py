@@ -105,3 +105,32 @@ def test_a_copy_cut_off_keeps_whole_sessions_and_goes_on(pg_db, capsys, monkeypa
 def test_migrate_refuses_bad_arguments(capsys, argv, message):
     code, _, err = run(capsys, "db", "migrate", *argv)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ stancelab db use / show
+
+def test_db_use_sets_the_station_server_without_a_password(pg_db, monkeypatch, capsys):
+    from stancelab.storage.backends import setting_path
+
+    code, _, err = run(capsys, "db", "use", "postgresql://coach:hunter2@/stancelab")
+    assert code == 2 and "does not keep passwords" in err and "hunter2" not in err
+    code, _, err = run(capsys, "db", "use", "postgresql://coach@/x?host=/nonexistent")
+    assert code == 2 and "Cannot reach the StanceLab server" in err
+    assert not setting_path().exists()              # nothing kept of either
+    code, out, _ = run(capsys, "db", "use", pg_db.target)
+    assert code == 0 and "now uses postgresql://" in out
+    assert "hunter2" not in setting_path().read_text()
+    with Storage() as store:                         # every command and the app follow it
+        assert store.path is None
+        store.add_athlete("On the server")
+    with Storage(pg_db.target) as store:
+        assert [a.name for a in store.athletes()] == ["On the server"]
+    code, out, _ = run(capsys, "db", "show")
+    assert "set with `stancelab db use`" in out
+    monkeypatch.setenv("STANCELAB_DATABASE_URL", "postgresql://other@elsewhere/db")
+    code, out, _ = run(capsys, "db", "show")
+    assert out.startswith("postgresql://other@elsewhere/db") and "STANCELAB_DATABASE_URL" in out
+    monkeypatch.delenv("STANCELAB_DATABASE_URL")
+    assert run(capsys, "db", "use", "local")[0] == 0
+    with Storage() as store:
+        assert store.path is not None and store.athletes() == []

@@ -1,9 +1,9 @@
-"""`stancelab db migrate --to postgresql://...`: move a laptop's database to the clinic server."""
+"""`stancelab db migrate --to postgresql://...`: move a laptop's database to the clinic server;
+`stancelab db use URL|local` and `stancelab db show`: which database this station uses."""
 
 from __future__ import annotations
 
 import sys
-import urllib.parse
 from pathlib import Path
 
 from stancelab.cli.data_commands import Progress
@@ -23,11 +23,65 @@ def register(sub) -> None:
     mp.add_argument("--from", dest="source", metavar="FILE",
                     help="the SQLite file to copy (default: this user's database)")
     mp.set_defaults(func=cmd_migrate)
+    up = dbsub.add_parser("use", help="make this station use a clinic server (or 'local': its "
+                                      "own SQLite file); STANCELAB_DATABASE_URL overrides it")
+    up.add_argument("target", metavar="URL|local")
+    up.set_defaults(func=cmd_use)
+    sp = dbsub.add_parser("show", help="say which database this station uses, and why")
+    sp.set_defaults(func=cmd_show)
+
+
+def cmd_use(args) -> int:
+    from stancelab.storage import StorageError
+    from stancelab.storage.backends import save_url
+
+    if args.target == "local":
+        save_url(None)
+        print("This station now uses its own database file.")
+        return 0
+    from stancelab.storage.backends import has_password, is_server_url
+
+    if not is_server_url(args.target):
+        raise UserError(f"give a postgresql:// URL or 'local', not {args.target!r}")
+    if has_password(args.target):
+        raise UserError("the URL holds a password; StanceLab does not keep passwords. Put it "
+                        "in ~/.pgpass (or a service file) and give the URL without it")
+    store = open_store(args.target)    # reachable, schema current: said now, not later
+    where = store.backend.location
+    store.close()
+    try:
+        save_url(args.target)
+    except StorageError as e:
+        raise UserError(str(e)) from None
+    print(f"This station now uses {where}.")
+    return 0
+
+
+def cmd_show(args) -> int:
+    import os
+
+    from stancelab.storage import DATABASE_URL_ENV, StorageError, open_backend
+    from stancelab.storage.backends import configured_target, saved_url, setting_path
+
+    target = configured_target()
+    try:
+        where = open_backend(target).location     # names it; does not connect
+    except StorageError as e:
+        raise UserError(str(e)) from None
+    if os.environ.get(DATABASE_URL_ENV, "").strip():
+        why = f"from {DATABASE_URL_ENV}"
+    elif saved_url():
+        why = f"set with `stancelab db use` ({setting_path()})"
+    else:
+        why = "this station's own file (no server set)"
+    print(f"{where}  ({why})")
+    return 0
 
 
 def cmd_migrate(args) -> int:
     from stancelab import paths
     from stancelab.storage import StorageError, is_server_url
+    from stancelab.storage.backends import has_password
     from stancelab.storage.server_copy import copy_database, count_rows
 
     if not is_server_url(args.to):
@@ -41,11 +95,7 @@ def cmd_migrate(args) -> int:
     src = open_store(source)
     dst = open_store(args.to)
     where = dst.backend.location
-    try:
-        has_password = bool(urllib.parse.urlsplit(args.to).password)
-    except ValueError:
-        has_password = False
-    if has_password:
+    if has_password(args.to):
         print("stancelab: warning: a password in the URL shows in the shell history and to "
               "other users' `ps`; put it in ~/.pgpass instead (docs/clinic.md).",
               file=sys.stderr)

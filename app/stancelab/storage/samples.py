@@ -308,9 +308,8 @@ class SampleWriter:
         self._db, self.spooling = spool, True
         self.committed = in_db
         self._next_try = time.monotonic() + RETRY_SERVER_S
-        self._tell(f"The server {self._backend.location} cannot be reached ({error}). "
-                   f"Recording goes on into the local spool {path}; the samples go to the "
-                   f"server as soon as it answers again.")
+        self._tell(f"{error} Recording goes on into the local spool {path}; the samples go "
+                   f"to the server as soon as it answers again.")
 
     def _try_server(self, in_db: int, final: bool) -> None:
         """Move the spool to the server if it answers; otherwise stay on the spool."""
