@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "app"), str(ROOT / "tests")]
 
 from stancelab.board.source import Sample
-from stancelab.storage import SampleArrays, Storage
+from stancelab.storage import SampleArrays, Storage, StorageError
 
 
 def pct(values, q):
@@ -71,16 +71,20 @@ def station(target: str, name: str, seconds: float, rate: float) -> dict:
 
     db.execute, db.commit = execute, commit      # the writer thread's own connection
     per_batch, period = 4, 4 / rate
-    i, t0 = 0, time.monotonic()
-    while time.monotonic() - t0 < seconds:
-        w.extend([Sample(k % 65536, k / rate, time.time(), (k, -k, 2 * k, 7), 0)
-                  for k in range(i, i + per_batch)])
-        i += per_batch
-        time.sleep(max(0.0, t0 + (i / per_batch) * period - time.monotonic()))
-    w.close()
+    i, t0, error = 0, time.monotonic(), None
+    try:
+        while time.monotonic() - t0 < seconds:
+            w.extend([Sample(k % 65536, k / rate, time.time(), (k, -k, 2 * k, 7), 0)
+                      for k in range(i, i + per_batch)])
+            i += per_batch
+            time.sleep(max(0.0, t0 + (i / per_batch) * period - time.monotonic()))
+        w.close()
+    except StorageError as e:      # the recording stopped: count what it kept
+        error = str(e)
+        w.close()
     stored = store.sample_count(trial.id)
     store.close()
-    return {"handed": i, "stored": stored, "commits_s": times}
+    return {"handed": i, "stored": stored, "commits_s": times, "error": error}
 
 
 def run_stations(target: str, n: int, seconds: float, rate: float) -> dict:
@@ -89,7 +93,7 @@ def run_stations(target: str, n: int, seconds: float, rate: float) -> dict:
              for k in range(n)]
     results = [json.loads(p.communicate(timeout=seconds * 4 + 120)[0]) for p in procs]
     commits_ms = [t * 1000 for r in results for t in r["commits_s"]]
-    return {"stations": n, "seconds": seconds, "rate_hz": rate,
+    return {"errors": [r["error"] for r in results if r["error"]], "stations": n, "seconds": seconds, "rate_hz": rate,
             "handed": sum(r["handed"] for r in results),
             "lost": sum(r["handed"] - r["stored"] for r in results),
             "commits": len(commits_ms), "commit_p50_ms": pct(commits_ms, 50),
@@ -201,6 +205,8 @@ def main() -> int:
               f"{r['handed']} samples, lost {r['lost']}; {r['commits']} commits, latency "
               f"p50 {r['commit_p50_ms']:.1f} ms, p99 {r['commit_p99_ms']:.1f} ms, max "
               f"{r['commit_max_ms']:.1f} ms")
+        for e in r["errors"]:
+            print(f"{backend}: a station stopped: {e}")
         print(f"{backend}: progress query (load_assessment), {p['sessions']} sessions / "
               f"{p['trials']} trials: median {p['median_ms']:.1f} ms, p95 {p['p95_ms']:.1f} ms "
               f"(target < 100 ms: {'met' if p['p95_ms'] < 100 else 'NOT met'})")

@@ -257,8 +257,10 @@ def parse_clinic(out, js):
             continue
         r, p = js[backend]["recording"], js[backend]["progress"]
         tag = f"{backend}: {r['stations']} stations at {r['rate_hz']:g} Hz for {r['seconds']:g} s"
+        stopped = f"; {len(r['errors'])} station(s) stopped: {r['errors'][0]}" if r[
+            "errors"] else ""
         figs.append(_le(f"{tag}: samples lost", r["lost"], "samples", 0,
-                        f"{r['handed']} samples handed over"))
+                        f"{r['handed']} samples handed over{stopped}"))
         figs.append(Figure(f"{tag}: commit latency p99", r["commit_p99_ms"], "ms",
                            note=f"p50 {r['commit_p50_ms']:.1f}, max {r['commit_max_ms']:.1f} ms,"
                                 f" {r['commits']} commits"))

@@ -99,9 +99,6 @@ class PostgresBackend:
             raise StorageError(f"The database URL {self.location} is not valid "
                                f"({redact(str(e), url)}). Write it as "
                                f"postgresql://user@host/dbname.", "invalid") from None
-        if "password" in params:
-            # Allowed (libpq takes it), never stored or printed by StanceLab; docs say why not.
-            pass
         params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         params.setdefault("application_name", "stancelab")
         # A server that vanishes without closing the connection (cable out) is noticed in
@@ -204,8 +201,11 @@ class PostgresConnection:
         return self._conn
 
     def _lost(self, exc: Exception) -> bool:
-        return self._conn is None or self._conn.broken or self._conn.closed or isinstance(
-            exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None
+        """Did ``exc`` come from losing the connection (rather than from the statement)?"""
+        if self._conn is None or self._conn.broken or self._conn.closed:
+            return True
+        return isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate",
+                                                                     None) is None
 
     def _run(self, sql: str, params: Sequence, retry: bool) -> list[tuple]:
         try:

@@ -103,9 +103,11 @@ class SampleWriter:
         self.commit_interval_s = commit_interval_s
         self._backend = backend
         self._db = backend.connect()
+        self._can_spool = getattr(backend, "path", None) is None   # a server
         try:
             first = self._db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM samples "
                                      "WHERE trial_id = ?", (trial_id,))[0][0]
+            self._spool_key = _spool.database_key(self._db) if self._can_spool else None
         except BaseException:
             self._db.close()
             raise
@@ -119,7 +121,6 @@ class SampleWriter:
         self.notices: list[str] = []
         self.on_notice = on_notice
         self._server = self._db          # the server's connection while spooling
-        self._can_spool = getattr(backend, "path", None) is None
         self._unsynced: list[tuple[SampleArrays, int]] = []   # in the open server transaction
         self._spool_lock: int | None = None
         self._next_try = 0.0
@@ -296,7 +297,7 @@ class SampleWriter:
         """The server is gone: what its open transaction held, and all that follows, goes to
         the local spool (committed there at the usual cadence)."""
         self._server.rollback()
-        path = _spool.spool_path(self._backend, self.trial_id)
+        path = _spool.spool_path(self._spool_key, self.trial_id)
         spool = _spool.open_spool(path)
         self._spool_lock = take_lock(_spool.lock_path(path))
         spool.begin()
@@ -322,13 +323,13 @@ class SampleWriter:
             if e.kind != "unreachable":
                 raise
             if final:
-                path = _spool.spool_path(self._backend, self.trial_id)
+                path = _spool.spool_path(self._spool_key, self.trial_id)
                 self._tell(f"The server {self._backend.location} is still unreachable: "
                            f"{_spool.spooled_count(self._db)} samples stay in the local spool "
                            f"{path} and go to the server the next time StanceLab opens it.")
             return
         spool = self._db
-        path = _spool.spool_path(self._backend, self.trial_id)
+        path = _spool.spool_path(self._spool_key, self.trial_id)
         self._db, self.spooling = self._server, False
         spool.close()
         for suffix in ("", "-wal", "-shm"):

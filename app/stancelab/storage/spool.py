@@ -2,7 +2,7 @@
 
 When a SampleWriter on a server backend loses the server (network, restart), it rolls back the
 server's open transaction, writes the samples of that transaction and every later batch to a
-small SQLite file in the station's data directory (``spool/<server>-trial-<id>.sqlite3``, the
+small SQLite file in the station's data directory (``spool/<database>-trial-<id>.sqlite3``, the
 same ``samples`` columns), committed at the writer's usual cadence, so the kill-9 promise (at
 most one commit interval lost) holds offline too. Every second it tries the server again; once
 it answers, the spooled rows go to the server in one transaction (skipping any index the server
@@ -34,15 +34,17 @@ _SPOOL_TABLE = """CREATE TABLE IF NOT EXISTS samples (
     PRIMARY KEY (trial_id, idx))"""
 
 
-def server_key(backend) -> str:
-    """A short name for the server in spool file names (from its password-free location)."""
-    return hashlib.sha256(backend.location.encode()).hexdigest()[:12]
+def database_key(db) -> str:
+    """A short name for the server's database in spool file names, from its own id (so two
+    databases or schemas on one server never share a spool); read while the server answers."""
+    rows = db.execute("SELECT value FROM stancelab_info WHERE key = 'database_id'")
+    return hashlib.sha256(rows[0][0].encode()).hexdigest()[:12]
 
 
-def spool_path(backend, trial_id: int):
+def spool_path(key: str, trial_id: int):
     folder = paths.data_dir() / "spool"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{server_key(backend)}-trial-{trial_id}.sqlite3"
+    return folder / f"{key}-trial-{trial_id}.sqlite3"
 
 
 def lock_path(path):
@@ -90,7 +92,8 @@ def recover_spools(store) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     if not folder.is_dir():
         return out
-    for path in sorted(folder.glob(f"{server_key(store.backend)}-trial-*.sqlite3")):
+    key = database_key(store._db)
+    for path in sorted(folder.glob(f"{key}-trial-*.sqlite3")):
         trial_id = int(path.name.rsplit("-", 1)[1].split(".")[0])
         if lock_held(lock_path(path)):
             continue
