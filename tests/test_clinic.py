@@ -170,6 +170,10 @@ def test_redact_and_tls_options_pass_through():
     assert redact("failed for top secret and top%20secret", url) == "failed for *** and ***"
     assert redact("host=x password=hunter2 user=y", "postgresql:///x") == (
         "host=x password=*** user=y")
+    with pytest.raises(StorageError) as e:       # the driver quotes an unparsable URL whole
+        PostgresBackend("postgresql://coach:hunter2@[::1/stancelab")
+    assert "hunter2" not in str(e.value) and "\n" not in str(e.value)
+    assert "not valid" in str(e.value)
     backend = PostgresBackend(url)
     assert "sslmode=verify-full" in backend._conninfo
     assert "sslrootcert=/etc/stancelab/root.crt" in backend._conninfo

@@ -62,6 +62,7 @@ def redact(text: str, url: str) -> str:
     if secret:
         for form in {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote(secret)}:
             text = text.replace(form, "***")
+    text = re.sub(r"(://[^:/?#@\s]*:)[^@\s]*@", r"\1***@", text)   # user:secret@, any URL
     return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
 
 
@@ -97,7 +98,7 @@ class PostgresBackend:
             params = conninfo_to_dict(url)
         except psycopg.Error as e:
             raise StorageError(f"The database URL {self.location} is not valid "
-                               f"({redact(str(e), url)}). Write it as "
+                               f"({redact(_one_line(str(e)), url)}). Write it as "
                                f"postgresql://user@host/dbname.", "invalid") from None
         params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         params.setdefault("application_name", "stancelab")
