@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -71,7 +71,6 @@ class Db:
     target: str
     server: PgServer | None = None
     schema: str | None = None
-    opened: list = field(default_factory=list)
 
     def open(self, **kw) -> Storage:
         return Storage(self.target, **kw)
