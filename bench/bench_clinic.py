@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -183,7 +184,10 @@ def main() -> int:
     for backend in (("sqlite", "postgresql") if a.backend == "both" else (a.backend,)):
         if backend == "sqlite":
             folder = tempfile.mkdtemp(prefix="stancelab-bench-")
-            target, cleanup = str(Path(folder) / "clinic.sqlite3"), lambda: None
+            target = str(Path(folder) / "clinic.sqlite3")
+
+            def cleanup(folder=folder):
+                shutil.rmtree(folder, ignore_errors=True)
         else:
             target, cleanup = postgres_target()
         try:
