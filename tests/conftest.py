@@ -1,4 +1,5 @@
-"""Shared test setup: Qt runs offscreen; the data directory is a per-test temp folder."""
+"""Shared test setup: Qt runs offscreen; the data directory is a per-test temp folder; the
+storage fixtures (`db` on both backends, `pg_server`) come from storage_backends.py."""
 
 import os
 
@@ -6,8 +7,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-# The firmware emulator's toolchain and values fixtures, shared by its test modules.
-pytest_plugins = ["emulator.host"]
+# Shared fixtures: the firmware emulator's toolchain and values; the storage backends (one `db`
+# fixture over SQLite and a throw-away PostgreSQL server).
+pytest_plugins = ["emulator.host", "storage_backends"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -22,6 +24,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path, monkeypatch):
-    """Keep every test away from the user's real StanceLab database and calibrations."""
+    """Keep every test away from the user's real StanceLab database and calibrations (and
+    from a clinic server named in the developer's environment)."""
     monkeypatch.setenv("STANCELAB_DATA_DIR", str(tmp_path / "stancelab-data"))
+    monkeypatch.delenv("STANCELAB_DATABASE_URL", raising=False)
     yield

@@ -136,7 +136,7 @@ def cmd_calibrate(args) -> int:
     finally:
         store.close()
     print(f"Saved calibration {new.id} ({new.method}) for board {_board(st)} in the "
-          f"database {store.path}")
+          f"database {store.backend.location}")
     return 0
 
 

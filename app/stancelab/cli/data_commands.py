@@ -119,11 +119,11 @@ def cmd_record(args) -> int:
         if rec.db_error.kind == "disk_full":
             raise UserError(
                 f"the disk is full; recording stopped. The {rec.kept} samples written before "
-                f"are kept in {store.path}. Free some disk space and record again.")
+                f"are kept in {store.backend.location}. Free some disk space and record again.")
         raise UserError(f"{rec.db_error} The {rec.kept} samples written before are kept.")
     print(f"{rec.trial_status}: {rec.samples} samples in trial {rec.trial.id} ({rec.lost} lost "
-          f"frames), database {store.path}" + (f"; {rec.reason}" if rec.reason else ""),
-          file=sys.stderr)
+          f"frames), database {store.backend.location}"
+          + (f"; {rec.reason}" if rec.reason else ""), file=sys.stderr)
     if args.out:
         _export(store, rec.session.id, args.out, ["name"])
         print(f"Exported to {args.out}", file=sys.stderr)
