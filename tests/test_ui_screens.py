@@ -57,6 +57,23 @@ def test_athletes_create_edit_pick(qtbot, app_window):
         assert {x.name for x in st.athletes()} == {"Demo Runner", "Ana Ruiz"}
 
 
+def test_an_edit_made_at_another_station_is_not_overwritten(qtbot, app_window):
+    """Two stations opened the same athlete; the second save is refused with a message and the
+    first station's edit stays (the row version in the UPDATE's WHERE clause)."""
+    ctx, win = app_window
+    scr = win.show_screen("Athletes")
+    a = ctx.storage.find_athlete("Demo Runner")
+    scr._load(a.id)
+    qtbot.waitUntil(lambda: scr._form_id == a.id, timeout=5_000)
+    with Storage(ctx.storage.path) as other:     # the other station, its own connection
+        other.update_athlete(a.id, expected_version=other.athlete(a.id).version,
+                             notes="left ankle taped (room 2)")
+    scr.notes.setPlainText("typed here meanwhile")
+    scr.save()
+    assert "another station" in scr.message.text(), scr.message.text()
+    assert ctx.storage.athlete(a.id).notes == "left ankle taped (room 2)"
+
+
 def test_export_csv_pdf_png_after_drills(qtbot, app_window, tmp_path):
     ctx, win = app_window
     ctx.connect_simulated(seed=5)
