@@ -206,3 +206,24 @@ def test_guard_fails_leaked_timers_and_qt_warnings(tmp_path):
     assert "1 QTimer(s) still running" in out, out[-3000:]
     assert "something is wrong" in out, out[-3000:]
     assert "3 passed, 2 errors" in out, out[-3000:]  # errors at teardown of two tests
+
+
+def test_a_storage_warning_from_a_writer_thread_reaches_the_window(qtbot, app_window):
+    """The spool notices (docs/clinic.md) come from the sample writer's thread through the
+    ``stancelab.storage`` logger; the window shows them on its status line."""
+    import logging
+    import threading
+
+    from stancelab.ui import storage_notices
+
+    _ctx, win = app_window
+    handler = storage_notices.install(win)
+    try:
+        said = "The server is unreachable: recording to this laptop's spool (nothing lost)."
+        t = threading.Thread(target=logging.getLogger("stancelab.storage").warning,
+                             args=(said,))
+        t.start()
+        t.join()
+        qtbot.waitUntil(lambda: win.status.text() == said, timeout=5_000)
+    finally:
+        handler.remove()

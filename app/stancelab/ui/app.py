@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from stancelab.board.source import Source, SourceError
 from stancelab.station.choice import BoardChoice, Chosen, choose_board
 from stancelab.storage import StorageError
+from stancelab.ui import storage_notices
 from stancelab.ui.context import AppContext
 from stancelab.ui.main_window import MainWindow
 
@@ -81,6 +82,7 @@ def start_app(args, ctx: AppContext | None = None) -> tuple[AppContext, MainWind
     loop runs). Returns the messages the user must read now (shown by :func:`tell_user`)."""
     ctx = ctx or AppContext()
     win = build_window(ctx)
+    win.storage_notices = storage_notices.install(win)
     notes = [f"Recovered an interrupted recording: {rec.samples} samples kept "
              f"(trial {rec.trial_id}; see Results)."
              for rec in ctx.storage.recover_interrupted()]
