@@ -18,6 +18,7 @@ from stancelab.station.choice import BoardChoice, Chosen, choose_board
 from stancelab.storage import StorageError
 from stancelab.ui.context import AppContext
 from stancelab.ui.main_window import MainWindow
+from stancelab.ui.startup import guard_qt_start
 
 SIMULATED_BANNER = "Simulated board — no board connected"
 LOOKING_BANNER = "Looking for a board…"
@@ -122,7 +123,10 @@ def tell_user(win: MainWindow, notes: list[str]) -> QMessageBox | None:
 
 
 def run_app(argv: list[str], args) -> int:
-    app = QApplication.instance() or QApplication(argv)
+    app = QApplication.instance()
+    if app is None:
+        with guard_qt_start():   # no display, a missing X library: one line, exit 2
+            app = QApplication(argv)
     app.setApplicationName("StanceLab")
     try:
         ctx, win, notes = start_app(args)
