@@ -78,9 +78,19 @@ def measure_size(app, ctx, win) -> dict:
         "coach_line_px": view.coach_line.fontInfo().pixelSize(),
         "state": view.state,
     })
-    drills.escape()
+    # Escape from the keyboard (as a pedal would send it), through the X server.
+    subprocess.run(["xdotool", "key", "Escape"], check=True)
+    pump(app, lambda: drills.state == "done" and not drills.detached, timeout_s=10,
+         what="Escape to stop the drill")
     out["after_escape_detached"] = drills.detached
     out["after_escape_window_visible"] = win.isVisible()
+    # The coach moves the window; the next start puts it back there.
+    win.setGeometry(100, 80, 1300, 760)
+    pump(app, lambda: win.geometry().width() == 1300, timeout_s=5, what="the window resize")
+    displays.remember_main_window(win)
+    win.setGeometry(0, 0, 1200, 700)
+    displays.place_main_window(win)
+    out["restored_window"] = rect(win.geometry())
     return out
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-TOOLS = ("Xvfb", "xrandr", "xdpyinfo")
+TOOLS = ("Xvfb", "xrandr", "xdpyinfo", "xdotool")
 
 
 def require_tools() -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
-        msg = (f"needs {' '.join(missing)} (Debian: xvfb x11-xserver-utils x11-utils; "
+        msg = (f"needs {' '.join(missing)} (Debian: xvfb x11-xserver-utils x11-utils xdotool; "
                ".ci/run installs them)")
         if os.environ.get("CI"):
             pytest.fail(msg)
@@ -47,7 +47,8 @@ class Xvfb:
              "-screen", "0", f"{width}x{height}x24"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         end = time.monotonic() + 10
-        while subprocess.run(["xdpyinfo"], env=self.env(), capture_output=True).returncode:
+        while subprocess.run(["xdpyinfo"], env=self.env(), capture_output=True,
+                             check=False).returncode:
             if self.proc.poll() is not None or time.monotonic() > end:
                 err = self.proc.stderr.read().decode(errors="replace")[-400:]
                 self.close()
@@ -76,3 +77,5 @@ class Xvfb:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()

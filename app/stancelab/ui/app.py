@@ -17,6 +17,7 @@ from stancelab.board.source import Source, SourceError
 from stancelab.station.choice import BoardChoice, Chosen, choose_board
 from stancelab.storage import StorageError
 from stancelab.ui.context import AppContext
+from stancelab.ui.displays import place_main_window, remember_main_window
 from stancelab.ui.main_window import MainWindow
 from stancelab.ui.startup import guard_qt_start
 
@@ -136,7 +137,8 @@ def run_app(argv: list[str], args) -> int:
         if app.platformName() != "offscreen":
             QMessageBox.critical(None, "StanceLab", str(exc))
         return 2
-    win.resize(1280, 800)
+    place_main_window(win)           # the remembered place, else 90 % of the screen
+    app.aboutToQuit.connect(lambda: remember_main_window(win))
     win.show()
     tell_user(win, notes)
     settle_after_startup()

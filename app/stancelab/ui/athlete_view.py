@@ -60,15 +60,17 @@ def _label(colour: str = FG, align=Qt.AlignmentFlag.AlignCenter) -> QLabel:
     return lab
 
 
-def span_for(outlines, targets=()) -> float:
-    """The square (mm) that shows the foot outlines and targets with a small margin."""
+def box_for(outlines, targets=()) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) in board mm that shows the foot outlines and targets, the drawing
+    filling FOOT_FILL of the box's height (the rest is room for the COP beyond the edge)."""
     pts = [np.asarray(o, dtype=float) for o in outlines]
     pts += [np.array([[x, y]], dtype=float) for _h, x, y in targets]
     if not pts:
-        return 400.0
+        return -200.0, -200.0, 200.0, 200.0
     xy = np.vstack(pts)
-    half = max(float(np.abs(xy[:, 0]).max()), float(np.abs(xy[:, 1]).max()))
-    return 2 * half / FOOT_FILL + (40.0 if len(targets) else 0.0)
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    pad = (y1 - y0) * (1 / FOOT_FILL - 1) / 2
+    return float(x0 - pad), float(y0 - pad), float(x1 + pad), float(y1 + pad)
 
 
 class AthleteView(QWidget):
@@ -179,7 +181,7 @@ class AthleteView(QWidget):
         self._outlines, self._targets = list(outlines), list(targets)
         self.canvas.set_feet(self._outlines)
         self.canvas.set_targets(self._targets)
-        self.canvas.zoom_to(span_for(self._outlines, self._targets))
+        self.canvas.zoom_to_box(*box_for(self._outlines, self._targets))
 
     def show_foot(self, length_mm: float, leg: str, target_fraction: float | None = None):
         foot = FootModel(length_mm, leg)

@@ -43,7 +43,7 @@ class AudioCues:
         return ""
 
     def stop(self) -> None:
-        self.synth.set_distance(None)
+        self.synth.reset()
         if self.output is not None:
             out, self.output = self.output, None
             out.close()

@@ -14,6 +14,7 @@ bell (stancelab.ui.audio).
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -30,7 +31,7 @@ def guide_params(distance: float | None) -> tuple[float, float]:
     """(pitch Hz, beeps per second) for a distance to the zone in [0, 1] (0 = at its edge,
     1 = far; larger is clipped). Negative: inside the zone, a steady tone (0 beeps/s). None:
     silence (0 Hz)."""
-    if distance is None or distance != distance:   # None or NaN: nothing to guide to
+    if distance is None or math.isnan(distance):   # nothing to guide to
         return 0.0, 0.0
     if distance < 0:
         return IN_ZONE_HZ, 0.0
@@ -42,7 +43,7 @@ def distance_to_zone(x_mm: float, y_mm: float, target: tuple[float, float, float
                      scale_mm: float) -> float | None:
     """How far the COP is from the target zone's edge, as a share of ``scale_mm`` (half the
     foot's length: from the middle to the toes is about 1); negative inside the zone."""
-    if target is None or x_mm != x_mm:
+    if target is None or math.isnan(x_mm):
         return None
     tx, ty, r = target
     d = float(np.hypot(x_mm - tx, y_mm - ty)) - r
@@ -94,6 +95,12 @@ class Synth:
         with self._lock:
             self._freq, self._beeps = freq, beeps
 
+    def reset(self) -> None:
+        """Silence: no guide tone, no pending one-shots."""
+        with self._lock:
+            self._freq = self._beeps = 0.0
+            self._shots = []
+
     def play(self, samples: np.ndarray) -> None:
         with self._lock:
             self._shots.append(samples)
@@ -132,12 +139,9 @@ def open_output(synth: Synth) -> tuple[Output | None, str]:
     """(output, "") when an audio device plays; else (None, why, worded for the status line)."""
     try:
         import sounddevice as sd
-    except ImportError as e:    # the package, or PortAudio itself (OSError subclass in 0.5)
-        return None, f"no audio output ({e}): sound cues use the system bell; install " \
-                     "libportaudio2 for guiding tones"
-    except OSError as e:
-        return None, f"no audio output ({e}): sound cues use the system bell; install " \
-                     "libportaudio2 for guiding tones"
+    except (ImportError, OSError) as e:   # the package, or the PortAudio library it loads
+        return None, (f"no audio output ({e}): sound cues use the system bell; install "
+                      "libportaudio2 for guiding tones")
 
     def callback(outdata, frames, _time, _status) -> None:
         outdata[:, 0] = synth.render(frames)
@@ -148,6 +152,6 @@ def open_output(synth: Synth) -> tuple[Output | None, str]:
                                  callback=callback, blocksize=512)
         stream.start()
     except Exception as e:  # noqa: BLE001 - PortAudioError, ValueError: no device here
-        return None, f"no audio output device ({str(e) or type(e).__name__}): sound cues " \
-                     "use the system bell"
+        return None, (f"no audio output device ({str(e) or type(e).__name__}): sound cues "
+                      "use the system bell")
     return Output(stream, synth, str(dev.get("name", "audio"))), ""
