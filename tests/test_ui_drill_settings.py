@@ -65,6 +65,11 @@ def test_clock_settings_reach_the_drill_and_are_saved_for_the_athlete(qtbot, app
     assert f.target_pct.value() == 80 and f.order.currentText() == "clockwise"
     ctx.select_athlete(ctx.storage.athlete(coached))
     assert f.target_pct.value() == 60 and f.order.currentText() == "12 3 6 9"
+    # Going to another screen and back keeps what the coach set (not saved yet).
+    f.hold.setValue(2.0)
+    win.show_screen("Live")
+    win.show_screen("Drills")
+    assert f.hold.value() == 2.0
 
 
 def test_single_leg_and_quiet_settings_reach_their_drills(qtbot, app_window):

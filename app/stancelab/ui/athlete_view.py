@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from stancelab.drills import events as ev
@@ -36,7 +36,7 @@ STATES = {
     "time-out": (WARN, "#000000", "Time's up"),
     "touchdown": ("#d7263d", "#ffffff", "Touchdown"),
     "rest": ("#12304a", "#cfe8ff", "Rest"),
-    "done": (OK, "#000000", "Done"),
+    "done": (OK, "#000000", "Well done"),
     "stopped": ("#3d4654", FG, "Stopped"),
 }
 #: Cue text height as a share of the view's height (the issue asks for at least 6 %).
@@ -93,7 +93,6 @@ class AthleteView(QWidget):
         self.cue = _label()
         self.cue.setObjectName("cue")
         band = QHBoxLayout(self.band)
-        band.addWidget(self.state_word, 0)
         band.addWidget(self.cue, 1)
         self.canvas = BoardCanvas()
         self.big = _label()
@@ -109,6 +108,7 @@ class AthleteView(QWidget):
         self.coach_line.setObjectName("coach-overlay")
         side = QVBoxLayout()
         side.setSpacing(4)
+        side.addWidget(self.state_word)
         side.addWidget(self.big)
         side.addWidget(self.ring, 3)
         side.addWidget(self.warning)
@@ -116,7 +116,7 @@ class AthleteView(QWidget):
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.addWidget(self.canvas, 5)
-        body.addLayout(side, 3)
+        body.addLayout(side, 4)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 2)
         lay.setSpacing(2)
@@ -133,6 +133,7 @@ class AthleteView(QWidget):
         #: A score's colour (hold done, time-out) stays this long before the next target's.
         self.flash_s = 0.8
         self._flash_until = -math.inf
+        self._cue_px = 12
         self.set_state("idle")
         self._scale_fonts()
 
@@ -143,14 +144,16 @@ class AthleteView(QWidget):
 
     def _scale_fonts(self) -> None:
         h = max(self.height(), 200)
-        cue_px = int(CUE_SHARE * h)
-        self.cue.setFont(_font(cue_px))
-        self.state_word.setFont(_font(cue_px))
+        self._cue_px = int(CUE_SHARE * h)
+        self.cue.setFont(_font(self._cue_px))
         # Two lines of cue: the band never changes height with the text (no jumping canvas).
         line = self.cue.fontMetrics().lineSpacing()
         self.band.setFixedHeight(2 * line + 12)
-        self.big.setFont(_font(0.16 * h))
-        self.big.setFixedHeight(int(0.19 * h))
+        self._fit_cue()
+        self.state_word.setFont(_font(0.05 * h))
+        self.state_word.setFixedHeight(int(0.07 * h))
+        self.big.setFont(_font(0.14 * h))
+        self.big.setFixedHeight(int(0.16 * h))
         self.warning.setFont(_font(0.04 * h))
         self.score_label.setFont(_font(0.045 * h))
         small = _font(max(0.016 * h, 11), bold=False)
@@ -162,13 +165,32 @@ class AthleteView(QWidget):
         bg, fg, word = STATES[state]
         self.state = state
         self.band.setStyleSheet(f"#state-band {{ background: {bg}; border-radius: 6px; }}")
-        for lab in (self.cue, self.state_word):
-            lab.setStyleSheet(f"color: {fg}; background: transparent;")
+        self.cue.setStyleSheet(f"color: {fg}; background: transparent;")
+        # The same colours as a pill above the countdown, with the state in one word.
+        self.state_word.setStyleSheet(f"color: {fg}; background: {bg if word else 'transparent'};"
+                                      " border-radius: 8px;")
         self.state_word.setText(word)
-        self.state_word.setVisible(bool(word))
 
     def set_cue(self, text: str) -> None:
         self.cue.setText(text)
+        self._fit_cue()
+
+    def _fit_cue(self) -> None:
+        """A long cue gets a smaller font, down to the floor of 6 % of the height, so that it
+        fits the band's two lines."""
+        floor = int(0.06 * max(self.height(), 200))
+        width = max(self.width() - 40, 100)   # the band's width once laid out
+        px = self._cue_px
+        while True:
+            font = _font(px)
+            fm = QFontMetrics(font)
+            box = fm.boundingRect(QRect(0, 0, width, 10_000), Qt.TextFlag.TextWordWrap,
+                                  self.cue.text())
+            if box.height() <= 2 * fm.lineSpacing() or px <= floor:
+                break
+            px -= 2
+        if self.cue.font().pixelSize() != px:
+            self.cue.setFont(font)
 
     def set_coach_line(self, text: str) -> None:
         self.coach_line.setText(text)
@@ -224,6 +246,8 @@ class AthleteView(QWidget):
             self.canvas.set_zone(e.x_mm, e.y_mm, e.zone_radius_mm)
             self.target_mm = (e.x_mm, e.y_mm, e.zone_radius_mm)
             self.ring.set_progress(0, "centre" if e.hour is None else str(e.hour))
+            if e.hour is None:
+                self.big.setText("")        # no time limit shown for the way back
             if e.t_s >= self._flash_until:
                 self.set_state("moving")
         elif isinstance(e, ev.Progress):
@@ -282,7 +306,8 @@ class AthleteView(QWidget):
             line = f"{e.label}: {e.outcome}"
         else:
             unit = f" {e.unit}" if e.unit and e.unit != "%" else e.unit
-            line = f"{e.label}: {e.value:.{0 if abs(e.value) >= 10 else 1}f}{unit}"
+            whole = abs(e.value) >= 10 or float(e.value).is_integer()   # counts: "0", not "0.0"
+            line = f"{e.label}: {e.value:.{0 if whole else 1}f}{unit}"
         self.scores.append(line)
         self.score_label.setText("\n".join(self.scores[-4:]))
 

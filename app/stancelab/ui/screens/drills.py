@@ -63,6 +63,7 @@ class DrillScreen(QWidget):
         # cue once the board reconnects on its own.
         self.waiting_for_board = False
         self._athlete_screen = None   # the QScreen the athlete view is full screen on
+        self._settings_of: int | None = None   # the athlete whose settings the form shows
         ctx.session.state_changed.connect(self._on_board_state)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -329,7 +330,11 @@ class DrillScreen(QWidget):
     def _show_athlete(self, a) -> None:
         self.athlete_label.setText(f"Athlete: {a.name}" if a is not None else "No athlete")
         if self.state != "running":
-            self.form.load(a.settings if a is not None else {}, self.ctx.foot_length_mm)
+            # The athlete's saved settings, once per athlete: coming back to this screen keeps
+            # what the coach has set since.
+            if a is None or a.id != self._settings_of:
+                self.form.load(a.settings if a is not None else {}, self.ctx.foot_length_mm)
+                self._settings_of = a.id if a is not None else None
             self._preview()
 
     def _on_choice(self, _row: int) -> None:
@@ -355,6 +360,7 @@ class DrillScreen(QWidget):
         else:
             self.view.show_two_feet(length)
         if self.state == "idle":
+            self.view.clear()              # the last drill's scores and ring go
             self.view.set_state("idle")
             self.cue.setText("Press Space to start")
 
