@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -136,6 +136,7 @@ class DrillScreen(QWidget):
         self._window.setStyleSheet(f"#athlete-window {{ background: {BG}; }}")
         self._window.setWindowTitle("StanceLab — athlete")
         QVBoxLayout(self._window).setContentsMargins(0, 0, 0, 0)
+        self._window.installEventFilter(self)
         self.cue, self.canvas, self.ring, self.big = (self.view.cue, self.view.canvas,
                                                        self.view.ring, self.view.big)
         self.view.set_coach_line(COACH_KEYS)
@@ -299,6 +300,15 @@ class DrillScreen(QWidget):
         if win is not None:
             win.activateWindow()
         self.setFocus()
+
+    def eventFilter(self, obj, event) -> bool:
+        """The athlete's window closed by the window manager (Alt+F4, its close button) is
+        Escape: the drill stops and the view comes back here."""
+        if obj is self._window and event.type() == QEvent.Type.Close and self.detached:
+            event.ignore()
+            self.escape()
+            return True
+        return super().eventFilter(obj, event)
 
     def _on_screen_removed(self, screen) -> None:
         if self.detached and self._athlete_screen is not None and \
