@@ -15,9 +15,9 @@ from stancelab import paths
 
 #: Where the athlete view goes while a drill runs (the setting's values and their words).
 PLACES = {
-    "second": "Second screen when there is one, else full screen here",
-    "here": "Full screen on the coach's screen",
-    "window": "Inside this window (no full screen)",
+    "second": "Second screen if there is one",
+    "here": "Full screen on this screen",
+    "window": "Inside this window",
 }
 DEFAULT_PLACE = "second"
 
