@@ -18,7 +18,9 @@ from stancelab.station.choice import BoardChoice, Chosen, choose_board
 from stancelab.storage import StorageError
 from stancelab.ui import storage_notices
 from stancelab.ui.context import AppContext
+from stancelab.ui.displays import place_main_window, remember_main_window
 from stancelab.ui.main_window import MainWindow
+from stancelab.ui.startup import guard_qt_start
 
 SIMULATED_BANNER = "Simulated board — no board connected"
 LOOKING_BANNER = "Looking for a board…"
@@ -128,7 +130,10 @@ def tell_user(win: MainWindow, notes: list[str]) -> QMessageBox | None:
 
 
 def run_app(argv: list[str], args) -> int:
-    app = QApplication.instance() or QApplication(argv)
+    app = QApplication.instance()
+    if app is None:
+        with guard_qt_start():   # no display, a missing X library: one line, exit 2
+            app = QApplication(argv)
     app.setApplicationName("StanceLab")
     try:
         ctx, win, notes = start_app(args)
@@ -138,7 +143,8 @@ def run_app(argv: list[str], args) -> int:
         if app.platformName() != "offscreen":
             QMessageBox.critical(None, "StanceLab", str(exc))
         return 2
-    win.resize(1280, 800)
+    place_main_window(win)           # the remembered place, else 90 % of the screen
+    app.aboutToQuit.connect(lambda: remember_main_window(win))
     win.show()
     tell_user(win, notes)
     settle_after_startup()
