@@ -37,6 +37,10 @@ def main(argv=None) -> int:
     p.add_argument("--record", action="store_true",
                    help="record while live: a quiet-stance drill runs through the session and "
                         "writes every sample to a SQLite database in a temporary folder")
+    p.add_argument("--athlete", action="store_true",
+                   help="the athlete view full screen at 1920 x 1080 instead of the live view, "
+                        "while a quiet-stance drill records (implies --record): what a drill "
+                        "costs on the athlete's screen")
     p.add_argument("--no-probe", action="store_true",
                    help="measure CPU without the latency probe (a Python call on every "
                         "repaint that the app itself does not make); latency is not reported")
@@ -47,7 +51,8 @@ def main(argv=None) -> int:
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:
         port = dev.stdout.readline().strip()
-        return run(port, args.seconds, args.record, probe=not args.no_probe)
+        return run(port, args.seconds, args.record or args.athlete, probe=not args.no_probe,
+                   athlete=args.athlete)
     finally:
         dev.stdin.close()
         dev.wait(5)
@@ -109,7 +114,30 @@ def _report_profile(prof) -> None:
     st.sort_stats("cumulative").print_stats(30)
 
 
-def run(port: str, seconds: float, record: bool = False, probe: bool = True) -> int:
+def _athlete_view(session):
+    """The drill screen's athlete view, rendering the session's frames and drill events as the
+    drill screen does (ui/screens/drills.py), at 1920 x 1080."""
+    from stancelab.ui.athlete_view import AthleteView
+
+    view = AthleteView()
+    view.resize(1920, 1080)
+
+    def frame(fr) -> None:
+        b = fr.block
+        view.canvas.show_cop(b.cop_x_mm, b.cop_y_mm, fr.t_host_last_s)
+
+    def events(evs) -> None:
+        drill = session.runner.drill if session.runner is not None else None
+        for e in evs:
+            view.render(e, drill.name if drill else None, drill.phase if drill else None)
+
+    session.frame.connect(frame)
+    session.drill_events.connect(events)
+    return view
+
+
+def run(port: str, seconds: float, record: bool = False, probe: bool = True,
+        athlete: bool = False) -> int:
     from PySide6.QtWidgets import QApplication
 
     from stancelab.board.serial_board import SerialBoard
@@ -119,8 +147,11 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True) -> 
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     session = LiveSession()
-    view = LiveView(session)
-    view.resize(1280, 800)
+    if athlete:
+        view = _athlete_view(session)
+    else:
+        view = LiveView(session)
+        view.resize(1280, 800)
     view.show()
     latencies: list[float] = []
     last_shown = [None]
@@ -166,6 +197,8 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True) -> 
         store.close()
     lat = np.array(latencies or [np.nan]) * 1e3
     mode = f"recording ({written} samples written)" if record else "not recording"
+    if athlete:
+        mode = "athlete view 1920 x 1080, " + mode
     print(f"live view, {mode}, {wall:.1f} s at {st.rate_sps:.1f} samples/s over a pty "
           f"(lost frames {st.lost_frames - st0.lost_frames})")
     if probe:

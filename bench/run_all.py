@@ -248,6 +248,28 @@ def parse_scale(out, js):
     return figs
 
 
+def parse_clinic(out, js):
+    """Per backend: samples lost with 4 stations at once (must be 0), their commit latency
+    p99, and an athlete's progress query over 150 sessions (under 100 ms)."""
+    figs = []
+    for backend in ("sqlite", "postgresql"):
+        if backend not in js:
+            continue
+        r, p = js[backend]["recording"], js[backend]["progress"]
+        tag = f"{backend}: {r['stations']} stations at {r['rate_hz']:g} Hz for {r['seconds']:g} s"
+        stopped = f"; {len(r['errors'])} station(s) stopped: {r['errors'][0]}" if r[
+            "errors"] else ""
+        figs.append(_le(f"{tag}: samples lost", r["lost"], "samples", 0,
+                        f"{r['handed']} samples handed over{stopped}"))
+        figs.append(Figure(f"{tag}: commit latency p99", r["commit_p99_ms"], "ms",
+                           note=f"p50 {r['commit_p50_ms']:.1f}, max {r['commit_max_ms']:.1f} ms,"
+                                f" {r['commits']} commits"))
+        figs.append(_le(f"{backend}: progress query (load_assessment), {p['sessions']} "
+                        f"sessions, median", p["median_ms"], "ms", 100,
+                        f"p95 {p['p95_ms']:.1f} ms, {p['trials']} trials"))
+    return figs
+
+
 def parse_report(out, js):
     a, c = js["in_app"], js["cli"]
     tag = f"coach's PDF report, {a['sessions']} sessions, {a['pages']} pages"
@@ -275,6 +297,8 @@ BENCHES = [
           parse_calibration, json_flag=True),
     Bench("sim_stats", "bench/sim_stats.py", [], ["--seeds", "2"], parse_sim_stats),
     Bench("scale", "bench/bench_scale.py", [], ["--quick"], parse_scale, json_flag=True),
+    Bench("clinic", "bench/bench_clinic.py", [], ["--seconds", "5", "--sessions", "30"],
+          parse_clinic, json_flag=True),
     Bench("report", "bench/bench_report.py", [], ["--quick"], parse_report, json_flag=True),
     Bench("firmware", "bench/bench_firmware.py", [], ["--minutes", "0.5"], parse_firmware,
           json_flag=True, timeout_s=3600),

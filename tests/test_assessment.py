@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from stancelab.analysis.assessment import TrialRecord, assess
+from stancelab.analysis.assessment import TrialRecord, assess, shown_status
 
 SWAY = {"path_length_mm": 300.0, "ellipse95_area_mm2": 400.0, "mean_velocity_mm_s": 30.0}
 KEY = ("time_held_s", "touchdowns", "mean_velocity_mm_s", "ellipse95_area_mm2", "path_length_mm")
@@ -96,7 +96,18 @@ def test_faulty_aborted_and_interrupted_trials_are_excluded_with_the_reason():
     assert set(why) == {1, 2, 3, 5}
     assert "cell 2 dead" in why[1] and "power cut" in why[2] and "lost frames" in why[3]
     assert rows(a)["time_held_s"].left == 4.0          # stepping off is a result
+    status = {e.trial_id: e.status for e in a.excluded}
+    assert status == {1: "sensor fault", 2: "interrupted", 3: "completed", 5: "aborted"}
     json.dumps(a.to_dict())
+
+
+def test_a_sensor_fault_is_the_status_every_face_shows():
+    fault = "stopped early; recorded through a sensor fault: the back-left cell stopped"
+    assert shown_status("completed", fault) == "sensor fault"             # lists: columns only
+    assert shown_status("completed", None, {"sensor_ok": False}) == "sensor fault"
+    assert shown_status("aborted", fault) == "sensor fault"
+    assert shown_status("completed", "stepped off", {"sensor_ok": True}) == "completed"
+    assert shown_status("recording", fault) == "recording"                # not finished yet
 
 
 def test_compare_cli_on_the_reported_case(capsys):

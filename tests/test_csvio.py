@@ -295,14 +295,15 @@ def test_load_xy_csv(tmp_path):
     p.write_text("# from a force plate\nt_s,x_mm,y_mm\n0.00,1.5,-2\n0.01,1.6,-2.5\n")
     t, x, y = cop_trace.load_xy_csv(p)
     assert t.tolist() == [0.0, 0.01] and x.tolist() == [1.5, 1.6] and y.tolist() == [-2, -2.5]
-    p.write_text("0,1,2\n0.1,3,4\n")
-    assert cop_trace.load_xy_csv(p)[2].tolist() == [2, 4]
-    p.write_text("t,x_cm,y_cm\n0,1,2\n")
-    with pytest.raises(CsvFormatError, match="another unit"):
+    p.write_text("0,1,2\n0.01,3,4\n")
+    assert cop_trace.load_xy_csv(p, units="mm")[2].tolist() == [2, 4]
+    with pytest.raises(CsvFormatError, match="--units mm"):   # unnamed: the unit must be given
         cop_trace.load_xy_csv(p)
+    p.write_text("t,x_cm,y_cm\n0,1,2\n0.01,1,2\n")
+    assert cop_trace.load_xy_csv(p)[1].tolist() == [10.0, 10.0]
     p.write_text("t,x,y\n0,1,2\n0,1,2\n")
     with pytest.raises(CsvFormatError, match="not increasing"):
-        cop_trace.load_xy_csv(p)
+        cop_trace.load_xy_csv(p, units="mm", time_units="s")
 
 
 # --- fast byte parser against the general one, and the size limits -----------------------

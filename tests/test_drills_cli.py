@@ -36,11 +36,11 @@ def test_analyze_plain_xy_file_and_filter_choice(tmp_path, capsys):
     x = x + np.random.default_rng(0).normal(0, 0.5, t.size)   # noise the filter removes
     path = tmp_path / "trace.csv"
     np.savetxt(path, np.column_stack([t, x, y]), delimiter=",", header="t,x,y", comments="")
-    raw, = analyze_file(path, "none")
-    filt, = analyze_file(path, "default")
+    raw, = analyze_file(path, "none", units="mm")
+    filt, = analyze_file(path, "default", units="mm")
     assert raw["metrics"]["n_samples"] == 2000
     assert filt["metrics"]["path_length_mm"] < raw["metrics"]["path_length_mm"]
-    assert cli.main(["analyze", str(path), "--json"]) == 0
+    assert cli.main(["analyze", str(path), "--json", "--units", "mm"]) == 0
     assert json.loads(capsys.readouterr().out)["filter"] == "default"
 
 

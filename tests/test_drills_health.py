@@ -1,8 +1,10 @@
 """A cell that dies during a drill: the runner warns at once, naming the corner, and the trial
 recorded through the fault keeps its samples but is stored unscored, with the reason."""
 
+from stancelab.analysis.assessment import shown_status
+from stancelab.cli.render import TextRenderer, summary_lines
 from stancelab.drills import SingleLegStand
-from stancelab.drills.events import DrillWarning
+from stancelab.drills.events import DrillWarning, TrialDone
 from stancelab.drills.settings import SingleLegSettings
 from stancelab.sim.hx711 import ChannelFault
 from stancelab.storage import Storage
@@ -32,6 +34,17 @@ def test_dead_cell_mid_drill_is_named_and_its_trials_are_not_scored(tmp_path):
         assert "sensor fault" in t.reason
         assert not any("ellipse" in k or "velocity" in k for k in t.metrics)
         assert store.sample_count(t.id) > 0       # the samples are kept
+        assert shown_status(t.status, t.reason, t.metrics) == "sensor fault"
+        assert shown_status(t.status, t.reason) == "sensor fault"   # lists: columns only
+    # the terminal says so too: the drill's own results carry the fault, not the dropped scores
+    faulty_ids = {t.id for t in faulty}
+    shown = [r for r in runner.results if runner.trial_ids[r.index] in faulty_ids]
+    assert shown and all(not any("ellipse" in k for k in r.metrics) for r in shown)
+    done = [line for e in events if isinstance(e, TrialDone) and e.result in shown
+            for line in TextRenderer().render(e)]
+    assert done and all("sensor fault (recorded through a sensor fault" in x for x in done)
+    lines = summary_lines(shown)
+    assert all("sensor fault" in x and "held" not in x for x in lines)
     store.close()
     src.close()
 

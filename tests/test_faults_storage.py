@@ -1,8 +1,9 @@
 """The database under stress, through the `stancelab` command: damaged or newer files, two
-recorders at once, and the disk filling up while recording."""
+recorders at once, and the disk filling up while recording. What is not about SQLite's file
+runs on both backends (the `db` fixture; the commands reach the server through
+STANCELAB_DATABASE_URL)."""
 
 import hashlib
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -82,29 +83,46 @@ def test_damaged_database_gives_a_clear_message_and_stays_untouched(
     assert not (tmp_path / "x.csv").exists()
 
 
-def _newer(db: Path) -> None:
-    conn = sqlite3.connect(db)
-    conn.execute("INSERT INTO schema_version VALUES (7, 'from the future', 'x')")
-    conn.execute("CREATE TABLE future_things (x)")
-    conn.commit()
-    conn.close()
+def use_backend(db, monkeypatch) -> None:
+    """Commands and Storage() open the test's database: the server through the variable a
+    station sets, or (SQLite) the data directory's file as before."""
+    if db.kind == "postgresql":
+        monkeypatch.setenv("STANCELAB_DATABASE_URL", db.target)
+
+
+def _newer(store) -> None:
+    store._write("INSERT INTO schema_version VALUES (7, 'from the future', 'x')")
+    store._write("CREATE TABLE future_things (x INTEGER)")
+
+
+def fingerprint(db, path: Path | None) -> str:
+    """The file's digest, or on a server every table's rows in a canonical order."""
+    if db.kind == "sqlite":
+        return digest(path)
+    import psycopg
+    with psycopg.connect(db.target) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() ORDER BY table_name")]
+        dump = [(t, conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()) for t in tables]
+    return hashlib.sha256(repr(dump).encode()).hexdigest()
 
 
 @pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: a[0])
-def test_newer_schema_is_refused_without_touching_the_file(tmp_path, monkeypatch, capsys, argv):
+def test_newer_schema_is_refused_without_touching_the_file(db, tmp_path, monkeypatch, capsys,
+                                                           argv):
     monkeypatch.chdir(tmp_path)
-    db = recorded_database(160)
-    _newer(db)
-    before = digest(db)
+    use_backend(db, monkeypatch)
+    path = recorded_database(160)
+    with Storage() as store:
+        _newer(store)
+    before = fingerprint(db, path)
     code, out, err = run(capsys, *argv)
     assert code == 2, (out, err)
     assert "Traceback" not in err
     assert "written by a newer StanceLab (schema version 7" in err
     assert "Update StanceLab" in err and "STANCELAB_DATA_DIR" in err
-    assert digest(db) == before
-    conn = sqlite3.connect(db)
-    assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone() == (7,)
-    conn.close()
+    assert fingerprint(db, path) == before
 
 
 # ------------------------------------------------------------------ two programs, one file
@@ -115,9 +133,11 @@ def _record(seconds, name, seed):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_two_recorders_on_one_database_both_succeed(tmp_path):
-    """WAL lets both write in turn (each waits for the other's commit, busy timeout 5 s); the
-    second start must not mistake the first, live recording for a crashed one."""
+def test_two_recorders_on_one_database_both_succeed(db, monkeypatch):
+    """Two stations at once. SQLite's WAL lets both write in turn (each waits for the other's
+    commit, busy timeout 5 s); a server takes both side by side. The second start must not
+    mistake the first, live recording for a crashed one."""
+    use_backend(db, monkeypatch)
     a = _record(4, "Same", 1)
     b = _record(4, "Same", 2)
     (_, err_a), (_, err_b) = a.communicate(timeout=120), b.communicate(timeout=120)
@@ -135,9 +155,9 @@ def test_two_recorders_on_one_database_both_succeed(tmp_path):
             assert np.all(np.diff(got.t_s) > 0)
 
 
-def test_same_new_athlete_from_two_programs_at_once(tmp_path):
+def test_same_new_athlete_from_two_programs_at_once(db):
     """The second program's lookup and insert wait for the first one's transaction."""
-    path = tmp_path / "db.sqlite3"
+    path = db.target
     first, second = Storage(path), Storage(path)
     got, errors = [], []
     with first.transaction():
@@ -199,23 +219,19 @@ def test_full_disk_stops_the_recording_cleanly_and_keeps_what_was_committed(tmp_
     assert np.all(np.diff(got.seq) == 1) and np.all(np.diff(got.t_s) > 0)   # no hole, no repeat
 
 
-def test_two_programs_creating_the_same_new_database_at_once(tmp_path):
-    """Both open a database that does not exist yet; the schema is created exactly once."""
-    import subprocess
-    import sys
-
-    db = tmp_path / "new.sqlite3"
+def test_two_programs_creating_the_same_new_database_at_once(db):
+    """Four open a database that does not exist yet (or an empty server schema); the schema
+    is created exactly once."""
+    target = db.target
     code = ("import sys, time; from stancelab.storage import Storage; "
             "t = float(sys.argv[2]); time.sleep(max(0.0, t - time.time())); "
             "s = Storage(sys.argv[1]); print(s.schema_version); s.close()")
     start = __import__("time").time() + 1.5
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(db), str(start)],
+    procs = [subprocess.Popen([sys.executable, "-c", code, target, str(start)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
-    from stancelab.storage import Storage
-
-    with Storage(db) as s:
+    with Storage(target) as s:
         versions = s._q("SELECT version FROM schema_version")
     assert len(versions) == len({v for (v,) in versions})

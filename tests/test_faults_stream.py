@@ -321,9 +321,7 @@ def test_fast_subset_of_generated_streams():
 
 
 @pytest.mark.slow
-def test_one_million_generated_streams(request):
-    if "slow" not in (request.config.option.markexpr or ""):
-        pytest.skip("the full run is selected with: pytest -m slow")
+def test_one_million_generated_streams():
     workers = max(1, min(os.cpu_count() or 1, 8))
     t = run_many(FULL_STREAMS, seed=1, workers=workers)
     _assert_figures(t, FULL_STREAMS)

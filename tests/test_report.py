@@ -223,22 +223,13 @@ def test_a_full_disk_says_so_and_leaves_no_file(in_data, tmp_path):
     assert "\n" not in err
 
 
-def test_progress_points_are_the_models_session_means(data_dir):
-    """The charted series (records cut to the charted metrics for speed) equal the model's
-    groups of each session's whole records, and each point is that session's mean."""
-    from stancelab.analysis.assessment import assess
-    from stancelab.report import content as rc
-
-    with Storage(data_dir / "stancelab.sqlite3") as store:
-        recs = rc.trial_records(store, store.find_athlete(NAME).id)
-    order = list(dict.fromkeys(r.session_id for r in recs))
-    fast = rc._series(recs, order)
-    whole = {}
-    for sid in order:
-        for g in assess([r for r in recs if r.session_id == sid]).groups:
-            for metric in rc.HEADLINE.get(g.drill, ()):
-                if metric in g.metrics:
-                    whole.setdefault((g.drill, g.leg, g.condition, metric), []).append(
-                        (sid, g.metrics[metric].mean))
-    assert {k: [(p.session_id, p.mean) for p in v] for k, v in fast.items()} == whole
-    assert len(fast[("single-leg", "left", "eyes open", "mean_velocity_mm_s")]) == 2
+def test_progress_points_are_the_models_session_means(made):
+    """Each charted point is the model's group of that session (Assessment.history), in
+    session order: two rounds of drills, two points per leg."""
+    _, content, _ = made
+    a = content.assessment
+    for (drill, leg, cond, metric), pts in content.series.items():
+        groups = [g for g in a.history if (g.drill, g.leg, g.condition) == (drill, leg, cond)]
+        assert [(p.session_id, p.mean) for p in pts] == \
+            [(g.session_id, g.metrics[metric].mean) for g in groups if metric in g.metrics]
+    assert len(content.series[("single-leg", "left", "eyes open", "mean_velocity_mm_s")]) == 2

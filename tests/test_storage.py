@@ -1,8 +1,8 @@
-"""Storage on real SQLite files: schema, migrations, writers, crash safety, two processes."""
+"""Storage on both backends (a real SQLite file, a real PostgreSQL server: the `db` fixture of
+storage_backends.py): schema, migrations, writers, crash safety, two processes."""
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -47,8 +47,8 @@ def test_default_path_and_pragmas():
         assert store._q("PRAGMA foreign_keys") == [(1,)]
 
 
-def test_athletes_sessions_trials_roundtrip(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_athletes_sessions_trials_roundtrip(db):
+    path = db.target
     with Storage(path) as store:
         session, trial = new_trial(store)
         with pytest.raises(StorageError, match="already exists"):
@@ -69,13 +69,13 @@ def test_athletes_sessions_trials_roundtrip(tmp_path):
         assert t.ended is not None
 
 
-def test_foreign_keys_are_enforced(tmp_path):
-    with Storage(tmp_path / "db.sqlite3") as store, pytest.raises(StorageError):
+def test_foreign_keys_are_enforced(db):
+    with db.open() as store, pytest.raises(StorageError):
         store.start_trial(999, "clock")
 
 
-def test_samples_write_and_read_back(tmp_path):
-    with Storage(tmp_path / "db.sqlite3") as store:
+def test_samples_write_and_read_back(db):
+    with db.open() as store:
         _, trial = new_trial(store)
         samples = make_samples(65530, 20)  # crosses the 16-bit sequence wrap
         with store.sample_writer(trial.id) as w:
@@ -90,8 +90,8 @@ def test_samples_write_and_read_back(tmp_path):
                                           8_388_607 - 65530]
 
 
-def test_writer_commits_by_device_time(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_writer_commits_by_device_time(db):
+    path = db.target
     with Storage(path) as store:
         _, trial = new_trial(store)
         w = store.sample_writer(trial.id, commit_interval_s=1.0)
@@ -109,8 +109,8 @@ def test_writer_commits_by_device_time(tmp_path):
         assert store.sample_count(trial.id) == 400
 
 
-def test_writer_resumes_index_after_reopen(tmp_path):
-    with Storage(tmp_path / "db.sqlite3") as store:
+def test_writer_resumes_index_after_reopen(db):
+    with db.open() as store:
         _, trial = new_trial(store)
         with store.sample_writer(trial.id) as w:
             w.extend(make_samples(0, 5))
@@ -119,9 +119,9 @@ def test_writer_resumes_index_after_reopen(tmp_path):
         assert store.read_samples(trial.id).seq.tolist() == list(range(10))
 
 
-def test_read_samples_of_one_hour(tmp_path):
+def test_read_samples_of_one_hour(db):
     n = 288_000
-    with Storage(tmp_path / "db.sqlite3") as store:
+    with db.open() as store:
         _, trial = new_trial(store)
         i = np.arange(n)
         arrays = SampleArrays(i % 65536, quantise_us(i * 0.0125), quantise_us(i * 0.0125 + 9.5),
@@ -131,19 +131,36 @@ def test_read_samples_of_one_hour(tmp_path):
         assert store.read_samples(trial.id).equals(arrays)
 
 
-def test_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    Storage(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO schema_version VALUES (99, 'future', 'x')")
-    conn.commit()
-    conn.close()
+def test_newer_schema_is_refused(db):
+    path = db.target
+    with Storage(path) as store:
+        store._write("INSERT INTO schema_version VALUES (99, 'future', 'x')")
     with pytest.raises(StorageError, match="newer StanceLab.*schema version 99"):
         Storage(path)
 
 
-def test_migration_applies_in_order_and_keeps_data(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_an_older_app_is_told_the_version_it_needs(db):
+    """A station running an older StanceLab than the one that last upgraded the database is
+    refused, and the message names the version to install."""
+    newest = MIGRATIONS[-1][0]
+    later = MIGRATIONS + [(newest + 1, "a later release", ["CREATE TABLE later (x INTEGER)"])]
+    with Storage(db.target, migrations=later):   # the station already on the new release...
+        pass
+    from stancelab.storage import schema
+    with Storage(db.target, migrations=later) as store:
+        assert store._q("SELECT value FROM stancelab_info WHERE key = 'min_app_version'") == [
+            (schema.__version__,)]
+        store._write("UPDATE stancelab_info SET value = '9.4.0' WHERE key = 'min_app_version'")
+    with pytest.raises(StorageError) as e:      # ...and one still on this one
+        Storage(db.target)
+    assert e.value.kind == "newer_schema"
+    assert f"schema version {newest + 1}" in str(e.value)
+    assert "StanceLab 9.4.0 or newer is needed" in str(e.value)
+    assert "Update StanceLab to 9.4.0" in str(e.value)
+
+
+def test_migration_applies_in_order_and_keeps_data(db):
+    path = db.target
     with Storage(path) as store:
         store.add_athlete("Bo")
     newest = MIGRATIONS[-1][0]
@@ -163,8 +180,8 @@ def test_corrupted_file_names_the_file(tmp_path):
         Storage(path)
 
 
-def test_recover_interrupted_leaves_live_recordings(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_recover_interrupted_leaves_live_recordings(db):
+    path = db.target
     with Storage(path) as store:
         _, dead = new_trial(store)
         _, live = new_trial(store)
@@ -198,8 +215,8 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_sigkill_while_recording_loses_at_most_one_second(tmp_path):
-    path = tmp_path / "crash.sqlite3"
+def test_sigkill_while_recording_loses_at_most_one_second(db):
+    path = db.target
     code = CHILD.format(app=APP, tests=str(Path(__file__).parent), path=str(path))
     with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                           text=True) as child:
@@ -224,7 +241,8 @@ def test_sigkill_while_recording_loses_at_most_one_second(tmp_path):
 
 
 def test_second_writer_waits_for_the_first(tmp_path):
-    """WAL: readers never block; a second writer waits (busy timeout) until the first commits."""
+    """SQLite, WAL: readers never block; a second writer waits (busy timeout) until the first
+    commits. (On a server a recording blocks nobody: test_clinic.py.)"""
     path = tmp_path / "db.sqlite3"
     with Storage(path) as store:
         _, trial = new_trial(store)
@@ -251,13 +269,13 @@ def test_second_writer_waits_for_the_first(tmp_path):
     reader.close()
 
 
-def test_second_writer_gives_up_with_a_clear_message(tmp_path):
-    path = tmp_path / "db.sqlite3"
-    with Storage(path) as store:
-        _, trial = new_trial(store)
-    w = store.sample_writer(trial.id, commit_interval_s=3600)
-    w.extend(make_samples(0, 10))
-    w.flush()
+def test_second_writer_gives_up_with_a_clear_message(db):
+    """Another program holds a write transaction open; this one waits its busy timeout for the
+    write lock (SQLite's, or the server's advisory lock) and then says so."""
+    path = db.target
+    holder = Storage(path)
+    holder.transaction().__enter__()
+    holder.add_athlete("Holds the lock")
     code = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {APP!r})
@@ -270,7 +288,9 @@ def test_second_writer_gives_up_with_a_clear_message(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
                          timeout=60)
-    w.close()
+    holder._db.rollback()
+    holder._lock.release()
+    holder.close()
     assert "is busy" in out.stdout and out.returncode == 0, out.stderr
 
 
@@ -281,3 +301,11 @@ def test_only_the_backend_imports_sqlite3(tmp_path):
     r = _lint_imports(_broken_copy(tmp_path, "storage/store.py", "import sqlite3"))
     assert r.returncode != 0
     assert "Only the storage backend knows" in r.stdout.split("Broken contracts")[-1]
+
+
+def test_only_the_postgres_backend_imports_psycopg(tmp_path):
+    from test_architecture import _broken_copy, _lint_imports
+
+    r = _lint_imports(_broken_copy(tmp_path, "storage/store.py", "import psycopg"))
+    assert r.returncode != 0
+    assert "Only the PostgreSQL backend knows" in r.stdout.split("Broken contracts")[-1]

@@ -1,8 +1,7 @@
-"""Summary queries (trial_summaries, session_summaries, trials_for_athlete) on a real file,
+"""Summary queries (trial_summaries, session_summaries, trials_for_athlete) on both backends (the `db` fixture),
 and the version 2 migration that fills their columns for databases recorded before it."""
 
 import json
-import sqlite3
 
 import pytest
 
@@ -26,8 +25,8 @@ def _record(store, athlete, drill, leg, n, metrics, started):
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Storage(tmp_path / "db.sqlite3") as s:
+def store(db):
+    with db.open() as s:
         yield s
 
 
@@ -107,12 +106,12 @@ def test_trials_for_athlete_is_trials_of_each_session(store):
     assert store.trials_for_athlete(ada.id)[0].metrics == CLOCK_METRICS
 
 
-def test_migration_to_version_2_fills_counts_and_metrics(tmp_path):
-    path = tmp_path / "old.sqlite3"
+def test_migration_to_version_2_fills_counts_and_metrics(db):
+    path = db.target
     v1 = [m for m in MIGRATIONS if m[0] == 1]
     with Storage(path, migrations=v1) as old:
-        a = old.add_athlete("Ada")
-        s = old.start_session(athlete_id=a.id, source_kind="simulated")
+        aid = old._insert("INSERT INTO athletes (name, created) VALUES ('Ada', 'x')", ())
+        s = old.start_session(athlete_id=aid, source_kind="simulated")
         old_trial = old._insert(
             "INSERT INTO trials (session_id, drill, status, started, metrics) "
             "VALUES (?, 'clock', 'completed', 'x', ?)",
@@ -127,6 +126,4 @@ def test_migration_to_version_2_fills_counts_and_metrics(tmp_path):
         assert t.sample_count == 9
         assert t.headline["3 o'clock max_excursion_pct"] == 80.0
         assert store.session_summaries()[0].sample_count == 9
-    con = sqlite3.connect(path)
-    assert con.execute("SELECT COUNT(*) FROM trial_metrics").fetchone()[0] == 4
-    con.close()
+        assert store._q("SELECT COUNT(*) FROM trial_metrics") == [(4,)]

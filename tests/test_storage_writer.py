@@ -1,4 +1,4 @@
-"""The sample writer's own thread: the caller never commits (never fsyncs), never waits for
+"""The sample writer's own thread (on both backends, the `db` fixture): the caller never commits (never fsyncs), never waits for
 another program's write lock, and hears of a database failure (a real full disk) at its next
 call, with everything committed before intact."""
 
@@ -21,21 +21,25 @@ TESTS = str(Path(__file__).resolve().parent)
 
 
 @pytest.fixture
-def commits_by_thread(monkeypatch):
+def commits_by_thread(monkeypatch, db):
     """Thread names of every COMMIT any connection makes (the real commit still runs)."""
     seen: list[str] = []
-    real = SqliteConnection.commit
+    if db.kind == "sqlite":
+        cls = SqliteConnection
+    else:
+        from stancelab.storage.postgres_backend import PostgresConnection as cls
+    real = cls.commit
 
     def commit(self):
         seen.append(threading.current_thread().name)
         real(self)
 
-    monkeypatch.setattr(SqliteConnection, "commit", commit)
+    monkeypatch.setattr(cls, "commit", commit)
     return seen
 
 
-def test_extend_and_commit_never_commit_on_the_callers_thread(tmp_path, commits_by_thread):
-    with Storage(tmp_path / "db.sqlite3") as store:
+def test_extend_and_commit_never_commit_on_the_callers_thread(db, commits_by_thread):
+    with db.open() as store:
         _, trial = new_trial(store)
         commits_by_thread.clear()
         w = store.sample_writer(trial.id, commit_interval_s=0.5)
@@ -50,8 +54,8 @@ def test_extend_and_commit_never_commit_on_the_callers_thread(tmp_path, commits_
     assert set(commits_by_thread) == {f"stancelab-sample-writer-{trial.id}"}
 
 
-def test_a_pause_in_the_stream_is_committed_by_the_thread(tmp_path):
-    path = tmp_path / "db.sqlite3"
+def test_a_pause_in_the_stream_is_committed_by_the_thread(db):
+    path = db.target
     with Storage(path) as store, Storage(path) as other:
         _, trial = new_trial(store)
         w = store.sample_writer(trial.id, commit_interval_s=0.2)
@@ -64,10 +68,11 @@ def test_a_pause_in_the_stream_is_committed_by_the_thread(tmp_path):
         w.close()
 
 
-def test_extend_does_not_wait_for_another_programs_write_lock(tmp_path):
+def test_extend_does_not_wait_for_another_programs_write_lock(db):
     """The other connection holds the write lock while the caller hands over samples: extend
-    returns (the writer thread waits), and the rows land once the lock is free."""
-    path = tmp_path / "db.sqlite3"
+    returns (on SQLite the writer thread waits; a server's sample writers need no lock), and
+    the rows land."""
+    path = db.target
     with Storage(path) as store, Storage(path) as other:
         _, trial = new_trial(store)
         w = store.sample_writer(trial.id, commit_interval_s=0.05)
@@ -75,14 +80,15 @@ def test_extend_does_not_wait_for_another_programs_write_lock(tmp_path):
             other.add_athlete("Holds the lock")
             for i in range(0, 80, 4):
                 w.extend(make_samples(i, 4))   # would wait 5 s and fail if it wrote here
-            assert w.committed == 0
+            if db.kind == "sqlite":
+                assert w.committed == 0
         w.commit()
         assert store.sample_count(trial.id) == 80
         w.close()
 
 
-def test_writer_thread_is_joined_and_calls_after_close_are_refused(tmp_path):
-    with Storage(tmp_path / "db.sqlite3") as store:
+def test_writer_thread_is_joined_and_calls_after_close_are_refused(db):
+    with db.open() as store:
         _, trial = new_trial(store)
         w = store.sample_writer(trial.id)
         w.extend(make_samples(0, 4))
@@ -94,13 +100,17 @@ def test_writer_thread_is_joined_and_calls_after_close_are_refused(tmp_path):
             w.extend(make_samples(4, 4))
 
 
-_REFUSE_LATE_SAMPLES = """
+_REFUSE_LATE_SAMPLES = {"sqlite": ["""
 CREATE TRIGGER test_refuse_late_samples BEFORE INSERT ON samples WHEN NEW.idx >= 200
 BEGIN SELECT RAISE(ABORT, 'test: writing refused'); END
-"""
+"""], "postgresql": ["""
+CREATE FUNCTION test_refuse_late_samples() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN IF NEW.idx >= 200 THEN RAISE EXCEPTION 'test: writing refused'; END IF; RETURN NEW; END $$
+""", """CREATE TRIGGER test_refuse_late_samples BEFORE INSERT ON samples FOR EACH ROW
+EXECUTE FUNCTION test_refuse_late_samples()"""]}
 
 
-def test_a_failing_writer_stops_the_drill_and_keeps_what_was_committed(tmp_path):
+def test_a_failing_writer_stops_the_drill_and_keeps_what_was_committed(db):
     """The database refuses samples after the 200th (a trigger, on the writer thread): the
     runner's next poll raises it, the trial is closed with the reason, nothing is left open."""
     from stancelab.drills import SingleLegStand
@@ -108,9 +118,9 @@ def test_a_failing_writer_stops_the_drill_and_keeps_what_was_committed(tmp_path)
     from stancelab.sim.autopilot import Autopilot
     from test_drills_sim import FOOT_MM, board
 
-    path = tmp_path / "db.sqlite3"
-    with Storage(path) as store:
-        store._write(_REFUSE_LATE_SAMPLES)
+    with db.open() as store:
+        for sql in _REFUSE_LATE_SAMPLES[db.kind]:
+            store._write(sql)
         src, cal = board(seed=5)
         src.chunk_s = 0.05
         athlete = store.add_athlete("Lee", FOOT_MM)

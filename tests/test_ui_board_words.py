@@ -5,20 +5,20 @@ One parametrised test per word. Each runs the real command line in-process
 start (``start_app`` on the words the ``stancelab`` parser gives it), and compares what each
 one opened: the source kind, the board id, and the simulated athlete's weak legs. The boards are
 real parts: a VirtualBoard behind a pty for --port, the fake RPi.GPIO over the HX711 model for
---gpio, a raw CSV the CLI recorded for --replay.
+--gpio, input_event bytes through a FIFO for --wiiboard (tests/wii_peer.py), a raw CSV the CLI
+recorded for --replay.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
-import sys
 import time
 from dataclasses import dataclass
 
 import pytest
 
 import ui_helpers
+from fake_pi_board import fake_pi  # noqa: F401 - the fixture
 from pty_peer import BOARD_ID, PtyPeer
 from stancelab.cli.main import build_parser
 from stancelab.cli.main import main as cli_main
@@ -29,8 +29,6 @@ from stancelab.storage import Storage
 qt_guard = ui_helpers.qt_guard
 
 HERE = pathlib.Path(__file__).parent
-FAKE_RPI = HERE / "fake_rpi"
-GPIO_DOUT, GPIO_SCK = (5, 6, 13, 19), 21      # the pins --gpio means without a value
 
 
 @dataclass(frozen=True)
@@ -46,41 +44,33 @@ def _opened(src) -> Opened:
                   dict(athlete.weakness) if athlete is not None else None)
 
 
-class WallClock:
-    """The HX711 model on the wall clock: the app's GPIO board times itself with
-    time.monotonic and time.sleep, as on a Pi."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def advance(self, _dt_s: float) -> float:
-        return time.monotonic()
-
-    def sleep(self, dt_s: float) -> None:
-        time.sleep(dt_s)
-
-
 @pytest.fixture
-def fake_pi(monkeypatch):
-    """Four model HX711s behind the fake RPi.GPIO, importable as RPi.GPIO."""
-    if importlib.util.find_spec("hx711_multi") is None:
-        pytest.skip("hx711-multi is not installed: pip install 'hx711-multi>=1.4,<1.5'")
-    from hx711_model import HX711Bus, HX711Chip
+def wii_board(tmp_path, monkeypatch):
+    """A Wii board as the kernel shows it (tests/wii_peer.py), sending reports in real time."""
+    import threading
 
-    def forget():
-        for name in list(sys.modules):
-            if name.split(".")[0] in ("RPi", "hx711_multi"):
-                del sys.modules[name]
+    import numpy as np
 
-    forget()
-    monkeypatch.syspath_prepend(str(FAKE_RPI))
-    from RPi import GPIO
+    from stancelab.board import wiiboard
+    from wii_peer import Kernel, SysfsTree, sensors_for
 
-    chips = {pin: HX711Chip(lambda t, k=k: 150_000.0 * (k + 1)) for k, pin in enumerate(GPIO_DOUT)}
-    GPIO.attach(HX711Bus(WallClock(), GPIO_SCK, chips))
-    yield
-    GPIO.detach()
-    forget()
+    tree = SysfsTree(tmp_path / "wii")
+    monkeypatch.setenv(wiiboard.SYSFS_ROOT_ENV, str(tree.sys))
+    monkeypatch.setenv(wiiboard.DEV_ROOT_ENV, str(tree.dev))
+    stop = threading.Event()
+
+    def send():
+        k, rng = Kernel(), np.random.default_rng(5)
+        while not stop.is_set():
+            tree.write(k.report(time.monotonic(), sensors_for(70, 0, 0) + rng.normal(0, 2, 4)))
+            time.sleep(0.015)
+
+    th = threading.Thread(target=send, daemon=True)
+    th.start()
+    yield tree
+    stop.set()
+    th.join()
+    tree.close()
 
 
 @pytest.fixture
@@ -108,6 +98,9 @@ def _words(word: str, request, tmp_path) -> tuple[list[str], Opened]:
     if word == "gpio":
         request.getfixturevalue("fake_pi")
         return ["--gpio"], Opened("gpio", None, None)
+    if word == "wiiboard":
+        request.getfixturevalue("wii_board")
+        return ["--wiiboard"], Opened("wiiboard", 0x353B7CA1, None)
     if word == "replay":
         path = tmp_path / "recorded.csv"
         _record_replay_file(path)
@@ -126,7 +119,8 @@ def _through_cli(words: list[str], monkeypatch) -> Opened:
         return chosen
 
     monkeypatch.setattr(choice, "choose_board", spy)
-    fast = [] if "--port" in words else ["--fast"]   # a real board runs in real time only
+    real_time = "--port" in words or "--wiiboard" in words
+    fast = [] if real_time else ["--fast"]   # a real board runs in real time only
     rc = cli_main(["record", *words, *fast, "--seconds", "1", "--athlete", "Words"])
     monkeypatch.setattr(choice, "choose_board", real)
     assert rc == 0
@@ -155,7 +149,8 @@ def _through_app(words: list[str], qtbot) -> Opened:
         ctx.close()
 
 
-@pytest.mark.parametrize("word", ["simulate", "port", "gpio", "replay", "weak-left"])
+@pytest.mark.parametrize("word", ["simulate", "port", "gpio", "wiiboard", "replay",
+                                  "weak-left"])
 def test_every_board_word_opens_the_same_board_in_the_cli_and_the_app(
         word, request, tmp_path, monkeypatch, qtbot):
     words, expected = _words(word, request, tmp_path)

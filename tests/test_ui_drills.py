@@ -29,7 +29,23 @@ def test_clock_and_single_leg_drills_run_and_are_stored(qtbot, app_window):
     screen.setFocus()
 
     screen.select("clock-right")
+    states = []
+    real_set_state = screen.view.set_state
+    screen.view.set_state = lambda st: (states.append(st), real_set_state(st))
+    distances = []
+    real_guide = screen.audio.guide
+    screen.audio.guide = lambda d: (distances.append(d), real_guide(d))
     _run(qtbot, screen)
+    # The guiding tone followed the COP: outside the zones and inside them (negative), then
+    # silence at the end.
+    guided = [d for d in distances if d is not None]
+    assert min(guided) < 0 < max(guided) and distances[-1] is None
+    # The athlete view said each state in its colour: on the board, ready, moving, holding,
+    # the hold done, and the end.
+    seen = [st for i, st in enumerate(states) if i == 0 or states[i - 1] != st]
+    assert seen[:3] == ["waiting", "countdown", "moving"]
+    assert {"in-zone", "hold-done"} <= set(seen) and seen[-1] == "done"
+    assert screen.detached    # full screen (one screen here) until Space or Escape
     assert "Done" in screen.cue.text()
     assert any("edge reach" in s for s in screen.scores)
     # Sound cues (the system bell): 3-2-1 ticks, a tone per target reached, one at the end.
@@ -46,6 +62,7 @@ def test_clock_and_single_leg_drills_run_and_are_stored(qtbot, app_window):
     # Space at the end takes the coach to the results of the last trial.
     qtbot.keyClick(screen, Qt.Key.Key_Space)
     assert win.current_screen_name() == "Results"
+    assert not screen.detached
     results = win.screens["Results"]
     qtbot.waitUntil(lambda: results.trial is not None, timeout=10_000)  # read on the worker
     assert results.trial.drill == "single-leg"
@@ -82,6 +99,7 @@ def test_escape_stops_a_drill_and_keeps_its_samples(qtbot, app_window):
     qtbot.keyClick(screen, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: screen.state == "done", timeout=10_000)
     assert "Stopped" in screen.cue.text() or "stopped" in screen.cue.text()
+    assert not screen.detached
     trials = [t for s in ctx.storage.sessions(ctx.athlete.id) for t in ctx.storage.trials(s.id)]
     assert [t.status for t in trials] == ["aborted"]
     assert ctx.storage.sample_count(trials[0].id) > 0
@@ -113,3 +131,15 @@ def test_sound_cues_can_be_switched_off(app_window):
     screen.audio.countdown(2)
     screen.audio.countdown(2)   # once per second, not per event
     assert screen.audio.played == ["tick 2"]
+
+
+def test_closing_the_athlete_window_stops_the_drill_like_escape(qtbot, app_window):
+    ctx, win = app_window
+    ctx.connect_simulated(seed=4)
+    screen = win.show_screen("Drills")
+    screen.select("quiet")
+    qtbot.keyClick(screen, Qt.Key.Key_Space)
+    assert screen.detached
+    screen._window.close()          # what the window manager's close button does
+    qtbot.waitUntil(lambda: screen.state == "done", timeout=10_000)
+    assert not screen.detached and screen.view.isVisible()

@@ -139,11 +139,11 @@ def test_compare_and_athletes_read_on_the_worker_and_the_report_reads_now(qtbot,
     assert any(r["metric"] == "edge_reach_score_pct" for r in cmp.rows)
     loads, reads = [], []
     _count(cmp, "load", loads)
-    _count(ctx.storage, "trial_summaries", reads)
+    _count(ctx.storage, "trials_for_athlete", reads)     # what the assessment model reads
     cmp.kind.setCurrentIndex(1)      # the coach picks single-leg: read on the worker
     _settled(qtbot, ctx, cmp)
     assert len(loads) == 1 and loads[0][0] is not threading.main_thread()
-    assert reads == []               # nothing stored since: the summaries read last time
+    assert reads == []               # nothing stored since: the assessment read last time
     assert cmp.rows == [] and "single-leg stands" in cmp.summary.text()
     cmp.set_kind("clock")            # what the PDF report calls: the rows are there on return
     assert any(r["metric"] == "edge_reach_score_pct" for r in cmp.rows)

@@ -57,6 +57,23 @@ def test_athletes_create_edit_pick(qtbot, app_window):
         assert {x.name for x in st.athletes()} == {"Demo Runner", "Ana Ruiz"}
 
 
+def test_an_edit_made_at_another_station_is_not_overwritten(qtbot, app_window):
+    """Two stations opened the same athlete; the second save is refused with a message and the
+    first station's edit stays (the row version in the UPDATE's WHERE clause)."""
+    ctx, win = app_window
+    scr = win.show_screen("Athletes")
+    a = ctx.storage.find_athlete("Demo Runner")
+    scr._load(a.id)
+    qtbot.waitUntil(lambda: scr._form_id == a.id, timeout=5_000)
+    with Storage(ctx.storage.path) as other:     # the other station, its own connection
+        other.update_athlete(a.id, expected_version=other.athlete(a.id).version,
+                             notes="left ankle taped (room 2)")
+    scr.notes.setPlainText("typed here meanwhile")
+    scr.save()
+    assert "another station" in scr.message.text(), scr.message.text()
+    assert ctx.storage.athlete(a.id).notes == "left ankle taped (room 2)"
+
+
 def test_export_csv_pdf_png_after_drills(qtbot, app_window, tmp_path):
     ctx, win = app_window
     ctx.connect_simulated(seed=5)
@@ -207,6 +224,27 @@ def test_guard_fails_leaked_timers_and_qt_warnings(tmp_path):
     assert "1 QTimer(s) still running" in out, out[-3000:]
     assert "something is wrong" in out, out[-3000:]
     assert "3 passed, 2 errors" in out, out[-3000:]  # errors at teardown of two tests
+
+
+def test_a_storage_warning_from_a_writer_thread_reaches_the_window(qtbot, app_window):
+    """The spool notices (docs/clinic.md) come from the sample writer's thread through the
+    ``stancelab.storage`` logger; the window shows them on its status line."""
+    import logging
+    import threading
+
+    from stancelab.ui import storage_notices
+
+    _ctx, win = app_window
+    handler = storage_notices.install(win)
+    try:
+        said = "The server is unreachable: recording to this laptop's spool (nothing lost)."
+        t = threading.Thread(target=logging.getLogger("stancelab.storage").warning,
+                             args=(said,))
+        t.start()
+        t.join()
+        qtbot.waitUntil(lambda: win.status.text() == said, timeout=5_000)
+    finally:
+        handler.remove()
 
 
 def test_a_full_disk_is_one_line_naming_the_fix(qtbot, app_window):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from stancelab.geometry import CHANNEL_NAMES, BoardGeometry, G
+from stancelab.geometry import CHANNEL_NAMES, WII_BALANCE_BOARD, BoardGeometry, G
 
 #: Counts per newton of a 200 kg, 2 mV/V cell on an HX711 at gain 128. The excitation voltage
 #: cancels: full scale is +-0.5 * AVDD / 128, the cell gives 2 mV/V * AVDD at 200 kg.
@@ -66,7 +66,15 @@ class Calibration:
 
 
 def default_calibration(board_id: int | None = None, firmware: str | None = None) -> Calibration:
-    """Nominal gains and zero offsets: usable for a first look, not for scores."""
+    """Nominal gains and zero offsets: usable for a first look, not for scores. A Wii Balance
+    Board (firmware :data:`stancelab.board.wiiboard.FIRMWARE`) has its own: 10 g per unit on
+    its sensor rectangle (stancelab.geometry.WII_BALANCE_BOARD)."""
+    from stancelab.board import wiiboard
+
+    if firmware == wiiboard.FIRMWARE:
+        return Calibration(board_id=board_id, firmware=firmware, method="nominal",
+                           gains_n_per_count=(wiiboard.NOMINAL_N_PER_UNIT,) * 4,
+                           geometry=WII_BALANCE_BOARD)
     return Calibration(board_id=board_id, firmware=firmware, method="nominal")
 
 

@@ -51,6 +51,13 @@ class BoardGeometry:
                    float(d["width_mm"]), float(d["depth_mm"]))
 
 
+#: The Wii Balance Board: its four sensors on a 433 x 238 mm rectangle (centre to centre, left-right
+#: by front-back), the spacing the validation studies use (Bartlett, Ting & Bingham 2014, Gait
+#: Posture 39:224, "Accuracy of force and center of pressure measures of the Wii Balance
+#: Board"; Leach et al. 2014, Sensors 14:18244); top 511 x 316 mm. Cells FL, FR, BL, BR.
+WII_BALANCE_BOARD = BoardGeometry(cells_mm=((-216.5, 119.0), (216.5, 119.0), (-216.5, -119.0),
+                                            (216.5, -119.0)), width_mm=511.0, depth_mm=316.0)
+
 # Printed placement marks (see hardware/ placement template): where the centre of each foot goes.
 SINGLE_LEG_MARK_MM = (0.0, 0.0)
 TWO_LEG_MARKS_MM = {"left": (-90.0, 0.0), "right": (90.0, 0.0)}

@@ -1,4 +1,4 @@
-// StanceLab balance board firmware 1.0.0: four HX711 load-cell ADCs -> protocol v1 frames.
+// StanceLab balance board firmware 1.1.0: four HX711 load-cell ADCs -> protocol v1 frames.
 //
 // Board: Arduino Uno / Nano (ATmega328P, 16 MHz). Wiring and timing: docs/firmware.md.
 //
@@ -6,10 +6,16 @@
 // - Frames are paced by the MCU crystal at the selected rate (80 or 10 per second), not by the
 //   chips: each HX711 runs on its own RC oscillator (+-a few %), so chips never convert at
 //   exactly the same instant or rate.
+// - Each pass samples the four DOUT lines ONCE; liveness tracking, the conversion-period
+//   estimate and the read decision all use that one sample, and the read itself reports which
+//   chips were ready when its first pulse went out. (1.0.0 sampled twice: a chip that became
+//   ready between the two samples was read without its liveness being noticed, and at 10 SPS a
+//   healthy chip that was last to convert six times in a row was flagged TIMED_OUT and then
+//   clocked while converting.)
 // - Between two frames the firmware does at most ONE shared read, when every chip that is not
 //   TIMED_OUT has DOUT low. Shared SCK means clocking one chip clocks all of them, so a chip
-//   that is still converting must not be clocked; the wait is bounded by LATE_MS, after which
-//   the read goes ahead without the late chip.
+//   that is still converting must not be clocked; the wait is bounded by 1.25 x that chip's
+//   measured conversion period (+2 ms), after which the read goes ahead without the late chip.
 // - The next frame carries that read's values. A chip that was not part of it keeps its last
 //   value with NOT_READY set; if no read happened at all, every channel is NOT_READY. Because a
 //   read is never overwritten before it is sent, every value the chips shift out reaches the
@@ -37,10 +43,17 @@ static uint8_t g_fresh = 0;          // chips whose reading in g_counts has not 
 static bool g_pending = false;       // a read happened since the last frame
 static uint32_t g_read_t_us = 0;     // micros() at the start of that read
 static bool g_waiting = false;       // some chips ready, waiting for the rest
-static uint32_t g_wait_start_ms = 0;
-static uint32_t g_last_low_ms[CHANNELS];
-static uint8_t g_timed_out = 0;      // chips whose DOUT has not gone low for TIMEOUT_MS
+static uint32_t g_wait_start_us = 0;
+static uint8_t g_timed_out = 0;      // chips whose DOUT has not been low for TIMEOUT_PERIODS
+static uint8_t g_late = 0;           // chips left out of a read as late, until seen ready again
 static uint8_t g_recover[CHANNELS];  // readings still to discard after a chip was clocked busy
+
+// Per chip liveness and conversion period, from the one DOUT sample of each pass.
+static uint8_t g_seen_ready = 0;     // DOUT was low in the previous pass (or at the last read)
+static uint32_t g_last_low_us[CHANNELS];
+static uint32_t g_edge_us[CHANNELS];   // when DOUT last went low (a conversion completed)
+static uint32_t g_period_est_us[CHANNELS];
+static uint8_t g_period_misses[CHANNELS];
 
 static LinkReceiver g_rx;
 
@@ -58,12 +71,27 @@ static void store_board_id(uint32_t id)
     eeprom_update_byte((uint8_t *)EE_MAGIC_ADDR, EE_MAGIC);
 }
 
+// The chips' rate may change with the RATE pin: forget what was measured and start again from
+// the slowest period an HX711 has (longer estimates only make the firmware wait longer).
+static void reset_period_estimates(uint32_t now_us)
+{
+    for (uint8_t c = 0; c < CHANNELS; c++) {
+        g_period_est_us[c] = PERIOD_MAX_US;
+        g_period_misses[c] = 0;
+        g_edge_us[c] = now_us;
+        g_last_low_us[c] = now_us;
+    }
+    g_seen_ready = 0;
+    g_late = 0;
+}
+
 static void set_rate(uint8_t rate_sps)
 {
     g_rate_sps = rate_sps;
     g_period_us = 1000000UL / rate_sps;
     hx_set_rate_pin(rate_sps);
     g_last_tick_us = micros();
+    reset_period_estimates(g_last_tick_us);
 }
 
 static void send_identity(void)
@@ -162,65 +190,115 @@ static void service_serial(void)
     g_rx.expire(now_ms, RX_STALL_MS);
 }
 
-// Track which chips are alive: a live chip pulls DOUT low at least once per conversion period.
-static void track_chips(uint32_t now_ms)
+// A conversion of chip c completed at about now_us (its DOUT was seen going low): update the
+// period estimate. Intervals longer than 1.5 estimates are conversions the firmware did not see
+// (an unread word is replaced without DOUT rising) and are ignored, unless they keep coming:
+// then the chip really is slower (RATE changed under us) and the estimate follows it.
+static void conversion_seen(uint8_t c, uint32_t now_us)
 {
-    uint8_t ready = hx_ready_mask();
-    for (uint8_t c = 0; c < CHANNELS; c++) {
-        uint8_t bit = (uint8_t)(1U << c);
-        if (ready & bit) {
-            g_last_low_ms[c] = now_ms;
-            g_timed_out &= (uint8_t)~bit;
-        } else if ((uint32_t)(now_ms - g_last_low_ms[c]) >= TIMEOUT_MS) {
-            g_timed_out |= bit;
-        }
+    uint32_t interval = now_us - g_edge_us[c];
+    g_edge_us[c] = now_us;
+    uint32_t est = g_period_est_us[c];
+    if (interval < PERIOD_MIN_US)
+        return;
+    if (interval <= est + est / 2) {
+        g_period_est_us[c] = est - est / 4 + interval / 4;  // EMA, weight 1/4
+        g_period_misses[c] = 0;
+    } else if (++g_period_misses[c] >= 3) {
+        g_period_est_us[c] = interval < PERIOD_MAX_US ? interval : PERIOD_MAX_US;
+        g_period_misses[c] = 0;
     }
 }
 
-static void read_chips(uint8_t ready)
+// Liveness from one DOUT sample: a live chip pulls DOUT low at least once per conversion period.
+static void track_chips(uint8_t ready, uint32_t now_us)
+{
+    for (uint8_t c = 0; c < CHANNELS; c++) {
+        uint8_t bit = (uint8_t)(1U << c);
+        if (ready & bit) {
+            if (!(g_seen_ready & bit))
+                conversion_seen(c, now_us);
+            g_last_low_us[c] = now_us;
+            g_timed_out &= (uint8_t)~bit;
+            g_late &= (uint8_t)~bit;
+        } else if ((uint32_t)(now_us - g_last_low_us[c]) >= TIMEOUT_PERIODS * g_period_est_us[c]) {
+            g_timed_out |= bit;  // never cleared by time, only by DOUT low: micros() may wrap
+        }
+    }
+    g_seen_ready = ready;
+}
+
+static void read_chips(uint8_t planned)
 {
     int32_t v[CHANNELS];
     g_read_t_us = micros();
-    hx_read_all(v);
+    // `ready`: the chips whose DOUT was low just before the first pulse. It holds every planned
+    // chip (DOUT stays low until read) and any that finished converting since the pass began.
+    uint8_t ready = hx_read_all(v);
     for (uint8_t c = 0; c < CHANNELS; c++) {
         uint8_t bit = (uint8_t)(1U << c);
         if (!(ready & bit)) {
             g_recover[c] = RECOVER_READS;  // clocked while busy: its bit stream is suspect
-        } else if (g_recover[c]) {
+            continue;
+        }
+        // Seen low by the read: alive, whether or not this pass's sample caught it.
+        if (!(planned & bit) && !(g_seen_ready & bit))
+            conversion_seen(c, g_read_t_us);
+        g_last_low_us[c] = g_read_t_us;
+        g_timed_out &= (uint8_t)~bit;
+        g_late &= (uint8_t)~bit;
+        if (g_recover[c]) {
             g_recover[c]--;
         } else {
             g_counts[c] = v[c];
             g_fresh |= bit;
         }
     }
+    g_seen_ready = 0;  // the read pulled every ready chip's DOUT high
     g_pending = true;
 }
 
-static void try_read(uint32_t now_ms)
+// How long to wait for the chips in `late` once another chip is ready: a live chip converts
+// within one of its periods from any instant, so 1.25 periods (+2 ms for the loop) is safe.
+static uint32_t late_limit_us(uint8_t late)
+{
+    uint32_t longest = 0;
+    for (uint8_t c = 0; c < CHANNELS; c++)
+        if ((late & (1U << c)) && g_period_est_us[c] > longest)
+            longest = g_period_est_us[c];
+    return longest + longest / 4 + LATE_MARGIN_US;
+}
+
+static void try_read(uint8_t ready, uint32_t now_us)
 {
 #ifdef FAULT_NO_TIMEOUT
     // BROKEN ON PURPOSE (emulator negative check): waits for all four chips with no timeout,
     // like a naive sketch. A dead chip hangs the board here.
-    (void)now_ms;
-    (void)g_wait_start_ms;
+    (void)ready;
+    (void)now_us;
+    (void)g_wait_start_us;
+    (void)late_limit_us;
     while (hx_ready_mask() != 0x0F) {
     }
     read_chips(0x0F);
 #else
-    uint8_t ready = hx_ready_mask();
-    uint8_t expected = (uint8_t)(~g_timed_out & 0x0F);
+    // A chip once left out as late is not waited for again until its DOUT is seen low: a dying
+    // chip costs the others one late wait, not one per read until it is flagged TIMED_OUT.
+    uint8_t expected = (uint8_t)(~(g_timed_out | g_late) & 0x0F);
     if (!ready) {
         g_waiting = false;
         return;
     }
-    if ((ready & expected) != expected) {
+    uint8_t late = (uint8_t)(expected & ~ready);
+    if (late) {
         if (!g_waiting) {
             g_waiting = true;
-            g_wait_start_ms = now_ms;
+            g_wait_start_us = now_us;
             return;
         }
-        if ((uint32_t)(now_ms - g_wait_start_ms) < LATE_MS)
+        if ((uint32_t)(now_us - g_wait_start_us) < late_limit_us(late))
             return;
+        g_late |= late;
     }
     g_waiting = false;
     read_chips(ready);
@@ -273,10 +351,8 @@ void setup()
     hx_begin(g_rate_sps);
     Serial.begin(SERIAL_BAUD);
     g_board_id = load_board_id();
-    uint32_t now_ms = millis();
-    for (uint8_t c = 0; c < CHANNELS; c++)
-        g_last_low_ms[c] = now_ms;
     g_last_tick_us = micros();
+    reset_period_estimates(g_last_tick_us);
     if (!g_plotter) {
         // A reset can cut a frame mid-way. A host decoder holding that partial frame would
         // take the next bytes as its missing tail and, the board being idle until START, wait
@@ -295,13 +371,14 @@ void setup()
 void loop()
 {
     service_serial();
-    uint32_t now_ms = millis();
-    track_chips(now_ms);
+    uint32_t now_us = micros();
+    uint8_t ready = hx_ready_mask();  // the one DOUT sample of this pass
+    track_chips(ready, now_us);
     if (!g_streaming && !g_plotter)
         return;
     if (!g_pending)
-        try_read(now_ms);
-    uint32_t now_us = micros();
+        try_read(ready, now_us);
+    now_us = micros();
     if ((uint32_t)(now_us - g_last_tick_us) >= g_period_us) {
         g_last_tick_us += g_period_us;
         // Fell more than a period behind (EEPROM write): resume pacing from now, no burst.

@@ -6,7 +6,7 @@
 #include <avr/io.h>
 
 #define FW_MAJOR 1
-#define FW_MINOR 0
+#define FW_MINOR 1
 #define FW_PATCH 0
 #define PROTOCOL_VERSION 1
 #define SERIAL_BAUD 115200UL
@@ -34,13 +34,18 @@
 
 // ---- Timing -------------------------------------------------------------------------------
 #define DEFAULT_RATE_SPS 80
-// A live chip is ready within one conversion period (100 ms at most, at 10 SPS) of the
-// others. A chip still busy LATE_MS after the first one became ready is left out of the read
-// so the others keep streaming.
-#define LATE_MS 150UL
-// DOUT not seen low for this long -> TIMED_OUT. Below 1 s so a dead chip is flagged within a
-// second of its last conversion even at 10 SPS (frames every 100 ms).
-#define TIMEOUT_MS 600UL
+// Each chip's conversion period is measured from when its DOUT goes low. Until measured (after
+// reset or SET_RATE) it is taken as PERIOD_MAX_US, the slowest an HX711 converts (10 SPS with a
+// slow oscillator); intervals below PERIOD_MIN_US are glitches and ignored.
+#define PERIOD_MAX_US 110000UL
+#define PERIOD_MIN_US 5000UL
+// Once one chip is ready, a chip still busy 1.25 of its periods + LATE_MARGIN_US later is left
+// out of the read so the others keep streaming (about 17.6 ms at 80 SPS, 127 ms at 10 SPS).
+#define LATE_MARGIN_US 2000UL
+// DOUT not seen low for TIMEOUT_PERIODS of that chip's periods -> TIMED_OUT: 75 ms at 80 SPS,
+// 600 ms at 10 SPS, 660 ms before the first measurement. Longer than the 4 periods a chip
+// stays silent while it settles after power-up, a RATE change or a gain change.
+#define TIMEOUT_PERIODS 6UL
 // Readings a chip produces after it was clocked while busy are discarded (flagged NOT_READY):
 // such a chip may have shifted out part of a word and needs one full read to resynchronise.
 #define RECOVER_READS 2

@@ -19,8 +19,9 @@ void hx_begin(uint8_t rate_sps);
 // Drive the optional RATE wire (see config.h); harmless when it is not connected.
 void hx_set_rate_pin(uint8_t rate_sps);
 // Clock 24 data bits plus one gain pulse (next conversion: channel A, gain 128) out of all
-// four chips together. out[c] is chip c's sign-extended reading; for a chip that was not
-// ready when the read started the value is meaningless and the caller discards it.
-void hx_read_all(int32_t out[CHANNELS]);
+// four chips together. out[c] is chip c's sign-extended reading; returns the chips that were
+// ready (DOUT low) when the read started: for the others the value is meaningless and the
+// caller discards it.
+uint8_t hx_read_all(int32_t out[CHANNELS]);
 
 #endif

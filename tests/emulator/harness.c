@@ -351,10 +351,10 @@ static void write_summary(const char *path, double wall_s)
         fprintf(f, "    {\"chip\": %d, \"tol\": %g, \"conversions\": %ld, \"words_read\": %ld, "
                    "\"dropped_mid_read\": %ld, \"overwritten\": %ld, \"unsettled\": %ld, "
                    "\"power_ups\": %ld, \"gain_changes\": %ld, \"gain_pulses\": %d, "
-                   "\"dead_at_s\": %.9f}%s\n",
+                   "\"clocks_max\": %d, \"busy_reads\": %ld, \"dead_at_s\": %.9f}%s\n",
                 c, h->tol, h->conv_count, h->words_read, h->dropped_mid_read, h->overwritten,
                 h->unsettled, h->power_ups, h->gain_changes, h->gain_pulses,
-                h->dead ? g.death_cycles[c] / f_hz : -1.0, c + 1 < HX_CHIPS ? "," : "");
+                h->clocks_max, h->busy_reads, h->dead ? g.death_cycles[c] / f_hz : -1.0, c + 1 < HX_CHIPS ? "," : "");
     }
     fprintf(f, "  ]\n}\n");
     fclose(f);

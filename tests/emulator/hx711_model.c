@@ -29,6 +29,7 @@ static void chip_reset(hx_bus_t *bus, hx711_t *h, uint64_t now, double phase)
     h->ready = 0;
     h->shift_n = 0;
     h->pulses = 0;
+    h->clocks = 0;
     h->next_conv = (double)now + period(bus, h) * (1.0 + phase);
     h->power_ups++;
     set_dout(h, 1, now);
@@ -67,6 +68,9 @@ static void chip_convert(hx_bus_t *bus, hx711_t *h, uint64_t now)
 {
     long k = h->conv_count++;
     h->next_conv += period(bus, h);
+    if (h->clocks > h->clocks_max)
+        h->clocks_max = h->clocks;
+    h->clocks = 0;
     int mid_read = h->shift_n > 0 && h->pulses < 25 &&
                    (double)(now - h->last_rise) < us_to_cycles(bus, 1000.0);
     if (mid_read) {  /* CHOICE: the output register is busy; this conversion is lost */
@@ -97,9 +101,12 @@ static void chip_convert(hx_bus_t *bus, hx711_t *h, uint64_t now)
     set_dout(h, 0, now);
 }
 
-static void chip_rise(hx_bus_t *bus, hx711_t *h, uint64_t now)
+static void chip_rise(hx_bus_t *bus, hx711_t *h, uint64_t now, int burst_start)
 {
     h->pulses++;
+    h->clocks++;
+    if (burst_start && !h->ready)
+        h->busy_reads++;
     h->last_rise = now;
     if (h->ready && h->shift_n < 24) {
         if (h->shift_n == 0)
@@ -145,7 +152,8 @@ void hx_bus_sck(hx_bus_t *bus, uint64_t now, int level)
         bus->pulses_total++;
         if (bus->in_burst && (double)(now - bus->burst_last_fall) > us_to_cycles(bus, 100.0))
             burst_close(bus);
-        if (!bus->in_burst) {
+        int first = !bus->in_burst;
+        if (first) {
             bus->in_burst = 1;
             bus->burst_start = now;
             bus->burst_pulses = 0;
@@ -154,7 +162,7 @@ void hx_bus_sck(hx_bus_t *bus, uint64_t now, int level)
         if (!bus->powered_down)
             for (int c = 0; c < HX_CHIPS; c++)
                 if (bus->chip[c].powered && !bus->chip[c].dead)
-                    chip_rise(bus, &bus->chip[c], now);
+                    chip_rise(bus, &bus->chip[c], now, first);
     } else {
         uint64_t high = now - bus->rise;
         if (high > bus->sck_high_max)

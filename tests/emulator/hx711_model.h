@@ -21,7 +21,12 @@
  *   it (counted as overwritten).
  * - CHOICE: pulses while DOUT is high and no word is being shifted only count toward the gain
  *   selection; they shift nothing out.
- * - A dead chip holds DOUT high forever and never converts. */
+ * - A dead chip holds DOUT high forever and never converts.
+ * - Per chip, the most SCK pulses between two conversion completions is recorded (clocks_max):
+ *   a firmware that reads each conversion once gives 25; one that also clocks the chip while it
+ *   converts gives 50. Bursts that start on a chip with no word ready are counted (busy_reads).
+ * - Rates: each chip runs at sps * (1 + tol) with its own start phase (fraction of a period),
+ *   so tests can skew chips against each other and against the MCU crystal. */
 #ifndef HX711_MODEL_H
 #define HX711_MODEL_H
 
@@ -48,6 +53,9 @@ typedef struct {
     long conv_count;         /* index of the next conversion */
     int shift_n;             /* bits of reg shifted out */
     int pulses;              /* SCK pulses since the last conversion completed */
+    int clocks;              /* SCK pulses since the last conversion, whatever happened to it */
+    int clocks_max;          /* most pulses seen between two conversions (datasheet: 25-27) */
+    long busy_reads;         /* read bursts that began while the chip had no word ready */
     uint64_t read_start, last_rise;
     int dout, dout_next;
     uint64_t dout_at;

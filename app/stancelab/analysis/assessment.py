@@ -38,9 +38,37 @@ PUBLISHED_REL_SEM: dict[str, tuple[float, str]] = {
     "path_length_mm": (0.12, "published test-retest error 12 % (J Sports Sci Med 2018;17:174)"),
 }
 
+#: The rows a coach reads first (the drills' scores, then the key sway figures); the rest
+#: follow in METRIC_DIRECTION's order.
+FIRST_METRICS = ("edge_reach_score_pct", "weakest_max_excursion_pct", "time_held_s",
+                 "touchdowns", "time_to_stabilisation_s", "mean_velocity_mm_s",
+                 "ellipse95_area_mm2", "path_length_mm")
+
 #: Trials with more lost frames than this share of their samples are excluded.
 MAX_LOST_FRAME_SHARE = 0.02
 Z95 = 1.96
+
+#: What drills/runner.py writes into the reason of a trial recorded through a dead, saturated
+#: or otherwise faulty cell (with ``metrics["sensor_ok"] = False``; its scores are dropped).
+SENSOR_FAULT_REASON = "recorded through a sensor fault"
+#: The status every face shows for such a trial (the stored status stays the drill's own).
+SENSOR_FAULT = "sensor fault"
+
+
+def is_sensor_fault(reason: str | None, metrics: dict | None = None) -> bool:
+    """Recorded through a sensor fault: the health flag in the metrics, or (where only the
+    trial's columns were read, as in the trial lists) the runner's words in the reason."""
+    if metrics is not None and metrics.get("sensor_ok") is False:
+        return True
+    return bool(reason) and SENSOR_FAULT_REASON in reason
+
+
+def shown_status(status: str, reason: str | None = None, metrics: dict | None = None) -> str:
+    """The status a face shows: the stored one, or "sensor fault" for a finished trial recorded
+    through one (not scored), so no list, table or export line calls it "completed"."""
+    if status != "recording" and is_sensor_fault(reason, metrics):
+        return SENSOR_FAULT
+    return status
 
 
 @dataclass(frozen=True)
@@ -129,15 +157,21 @@ class Excluded:
     drill: str
     leg: str | None
     reason: str
+    status: str = ""            # shown_status: "sensor fault", "aborted", "interrupted", ...
+    condition: str | None = None
 
 
 @dataclass
 class Assessment:
-    groups: list = field(default_factory=list)
+    groups: list = field(default_factory=list)      # the reassessment session's, per key
     sides: list = field(default_factory=list)
     progress: list = field(default_factory=list)
     excluded: list = field(default_factory=list)
     rules: dict = field(default_factory=dict)
+    #: Every session's group per drill x leg x condition, oldest session first (the progress
+    #: plots); ``sessions`` maps session id -> start time, in session order.
+    history: list = field(default_factory=list)
+    sessions: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"rules": dict(self.rules),
@@ -145,6 +179,20 @@ class Assessment:
                 "sides": [asdict(s) for s in self.sides],
                 "progress": [asdict(p) for p in self.progress],
                 "excluded": [asdict(e) for e in self.excluded]}
+
+    def place_of(self, trial_id: int) -> tuple[Group | None, Excluded | None]:
+        """Where one trial stands: the session group it is scored in, or why it is not."""
+        for e in self.excluded:
+            if e.trial_id == trial_id:
+                return None, e
+        for g in self.history:
+            if trial_id in g.trial_ids:
+                return g, None
+        return None, None
+
+    def side_of(self, drill: str, condition: str | None) -> SideComparison | None:
+        return next((s for s in self.sides if s.drill == drill and s.condition == condition),
+                    None)
 
 
 # ------------------------------------------------------------------ helpers
@@ -155,8 +203,8 @@ def exclusion_reason(r: TrialRecord) -> str | None:
         return "still recording (or the program stopped during it)"
     if r.status == "interrupted":
         return "interrupted" + (f": {r.reason}" if r.reason else "")
-    if m.get("sensor_ok") is False:
-        return r.reason or "recorded through a sensor fault"
+    if is_sensor_fault(r.reason, m):
+        return r.reason or SENSOR_FAULT_REASON
     if not m:
         return "no scores" + (f": {r.reason}" if r.reason else "")
     lost, samples = finite_number(m.get("lost_frames")), finite_number(m.get("samples"))
@@ -299,7 +347,7 @@ def _sides(drill, cond, gl: Group, gr: Group, recs_l, recs_r, flag_pct) -> SideC
         if row.left is None and row.right is None:
             continue
         rows.append(row)
-    order = {m: i for i, m in enumerate(METRIC_DIRECTION)}
+    order = {m: i for i, m in enumerate(dict.fromkeys((*FIRST_METRICS, *METRIC_DIRECTION)))}
     rows.sort(key=lambda r: order.get(r.metric, len(order)))
     note = None
     if gl.n != gr.n:
@@ -358,10 +406,14 @@ def assess(records, *, baseline_session: int | None = None,
         if why is None:
             valid.append(r)
         else:
-            out.excluded.append(Excluded(r.id, r.session_id, r.drill, r.leg, why))
+            out.excluded.append(Excluded(r.id, r.session_id, r.drill, r.leg, why,
+                                         shown_status(r.status, r.reason, r.metrics),
+                                         r.condition))
     order = {}
     for r in records:
         order.setdefault(r.session_id, (r.session_started or "", r.session_id))
+    for sid in sorted(order, key=order.get):
+        out.sessions[sid] = order[sid][0]
     # (drill, leg, cond) -> session -> records
     by: dict[tuple, dict[int, list[TrialRecord]]] = {}
     for r in valid:
@@ -369,6 +421,7 @@ def assess(records, *, baseline_session: int | None = None,
     chosen: dict[tuple, tuple[int, list]] = {}
     for key, sessions in by.items():
         sids = sorted(sessions, key=lambda s: order[s])
+        out.history.extend(_group(*key, s, sessions[s]) for s in sids)
         sid = reassessment_session if reassessment_session in sessions else sids[-1]
         if reassessment_session is not None and reassessment_session not in sessions:
             continue

@@ -15,7 +15,6 @@ import errno
 import itertools
 import os
 import select
-import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 import serial
 
 from stancelab.board import protocol
+from stancelab.board.serial_errors import FIRMWARE_FIX, busy_reply, open_error, protocol_error
 from stancelab.board.source import Sample, SampleAssembler, Source, SourceError, now_s
 
 IDENTIFY_ATTEMPTS = 3
@@ -45,8 +45,6 @@ RATE_REFRESH_S = 0.1
 _CHUNK = 4096
 _RETRY_ERRNOS = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
-FIRMWARE_FIX = "flash the StanceLab firmware (docs/firmware.md)"
-
 
 @dataclass
 class Interruption:
@@ -60,8 +58,14 @@ class Interruption:
 
 
 def _close_quietly(ser) -> None:
+    # pyserial's socket:// close() skips closing a socket whose shutdown fails (the server
+    # reset it first) and drops it: close it here too, or it stays open until collected.
+    sock = getattr(ser, "_socket", None)
     with contextlib.suppress(Exception):   # closing a vanished device may fail; nothing to do
         ser.close()
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()
 
 
 def _is_ack(command: int):
@@ -70,53 +74,6 @@ def _is_ack(command: int):
 
 def _is_identity(m) -> bool:
     return isinstance(m, protocol.Identity)
-
-
-def open_error(port: str, exc: BaseException) -> SourceError:
-    """Turn an OS/pyserial failure to open ``port`` into a message that names the fix."""
-    code = getattr(exc, "errno", None)
-    text = str(exc)
-    low = text.lower()
-    if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO) or "cannot find the file" in low \
-            or "filenotfounderror" in low:
-        from stancelab.board.port_names import candidate_devices
-
-        present = ", ".join(candidate_devices()) or "none"
-        return SourceError(
-            f"No serial port {port}. Serial ports on this computer: {present}. "
-            "Check the USB cable, run `stancelab ports` to find the board, "
-            "or use --simulate to run without one.")
-    if code in (errno.EACCES, errno.EPERM) or "permission" in low or "access is denied" in low:
-        if sys.platform.startswith("win"):
-            return _busy_error(port)
-        fix = ("On Linux add your user to the dialout group: `sudo usermod -aG dialout $USER`, "
-               "then log out and back in." if sys.platform.startswith("linux") else
-               "Give your user read/write access to the device, then try again.")
-        return SourceError(f"Permission denied opening serial port {port}. {fix}")
-    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "exclusively lock" in low:
-        return _busy_error(port)
-    if code == errno.ENOTTY or "could not configure port" in low:
-        return SourceError(
-            f"{port} is not a serial port ({text}). Run `stancelab ports` to find the board.")
-    return SourceError(
-        f"Could not open serial port {port}: {text}. Check the cable and run `stancelab ports`.")
-
-
-def _busy_error(port: str) -> SourceError:
-    return SourceError(
-        f"Serial port {port} is in use by another program, for example the Arduino IDE serial "
-        "monitor or plotter, or another StanceLab window. Close it and try again.")
-
-
-def protocol_error(port: str, identity: protocol.Identity) -> SourceError:
-    if identity.protocol_version > protocol.PROTOCOL_VERSION:
-        fix = "update StanceLab on this computer, or flash firmware that speaks protocol 1"
-    else:
-        fix = "update the board's firmware: " + FIRMWARE_FIX
-    return SourceError(
-        f"The board on {port} speaks protocol version {identity.protocol_version} "
-        f"(firmware {identity.firmware_version}) but this StanceLab speaks version "
-        f"{protocol.PROTOCOL_VERSION}: {fix}.")
 
 
 class SerialBoard(Source):
@@ -181,7 +138,7 @@ class SerialBoard(Source):
         try:
             identity = self._handshake(ser)
         except BaseException:
-            ser.close()
+            _close_quietly(ser)
             raise
         self._identity = identity
         self._ser = ser
@@ -259,8 +216,9 @@ class SerialBoard(Source):
 
     # ------------------------------------------------------------------ port and handshake
     def _open_raw(self) -> serial.Serial:
-        return serial.Serial(self.port, self.baudrate, timeout=READ_TIMEOUT_S,
-                             write_timeout=1.0, exclusive=True)
+        # A path, or a pyserial URL: socket://HOST:PORT reaches `stancelab serve` on a Pi.
+        return serial.serial_for_url(self.port, self.baudrate, timeout=READ_TIMEOUT_S,
+                                     write_timeout=1.0, exclusive=True)
 
     def _open_port(self) -> serial.Serial:
         try:
@@ -409,7 +367,8 @@ class SerialBoard(Source):
         try:
             data = _read_burst(ser)
         except (serial.SerialException, OSError, TypeError) as exc:
-            raise SourceError(f"Lost the board on {self.port} ({exc}).") from None
+            raise SourceError(busy_reply(self.port, bytes(self._diag))
+                              or f"Lost the board on {self.port} ({exc}).") from None
         if data:
             self._feed(data, now_s())
 

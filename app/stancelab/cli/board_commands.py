@@ -25,7 +25,7 @@ NO_SAMPLES_S = 5.0
 
 
 def register(sub) -> None:
-    sp = sub.add_parser("ports", help="list serial ports and mark StanceLab boards")
+    sp = sub.add_parser("ports", help="list serial ports and Wii Balance Boards; mark boards")
     sp.add_argument("--no-probe", action="store_true", help="do not send identify to each port")
     sp.set_defaults(func=cmd_ports)
 
@@ -136,16 +136,25 @@ def cmd_calibrate(args) -> int:
     finally:
         store.close()
     print(f"Saved calibration {new.id} ({new.method}) for board {_board(st)} in the "
-          f"database {store.path}")
+          f"database {store.backend.location}")
     return 0
 
 
 def cmd_ports(args) -> int:
     from stancelab.board.ports import list_ports
+    from stancelab.board.wiiboard import LOW_BATTERY_PCT, find_wiiboards
 
     ports = list_ports(probe=not args.no_probe)
+    wii = find_wiiboards()
+    for b in wii:
+        battery = "" if b.battery_pct is None else f", battery {b.battery_pct} %" + (
+            " (low: fresh AA batteries)" if b.battery_pct < LOW_BATTERY_PCT else "")
+        print(f"* {b.device}  Wii Balance Board {b.address or '(no address)'}{battery}; "
+              f"use --wiiboard {b.device}")
     if not ports:
-        print("No serial ports found. Plug the board in (USB) or use --simulate.")
+        if not wii:
+            print("No serial ports found. Plug the board in (USB), pair a Wii Balance Board "
+                  "(docs/wiiboard.md) or use --simulate.")
         return 0
     for info in ports:
         mark = "  "

@@ -56,10 +56,6 @@ def register(sub) -> None:
     sp.set_defaults(func=cmd_import)
 
 
-
-
-
-
 class Progress:
     """A one-line progress bar on a terminal; a line every few seconds otherwise."""
 
@@ -92,7 +88,7 @@ class Progress:
 def cmd_record(args) -> int:
     if args.seconds <= 0:
         raise UserError("--seconds must be more than 0")
-    if args.fast and args.port:
+    if args.fast and (args.port or getattr(args, "wiiboard", None)):
         raise UserError("--fast works with --simulate or --replay, not with a real board")
     store = open_store()
     athlete = store.get_or_add_athlete(args.athlete)
@@ -130,11 +126,11 @@ def cmd_record(args) -> int:
         if rec.db_error.kind == "disk_full":
             raise UserError(
                 f"the disk is full; recording stopped. The {rec.kept} samples written before "
-                f"are kept in {store.path}. Free some disk space and record again.")
+                f"are kept in {store.backend.location}. Free some disk space and record again.")
         raise UserError(f"{rec.db_error} The {rec.kept} samples written before are kept.")
     print(f"{rec.trial_status}: {rec.samples} samples in trial {rec.trial.id} ({rec.lost} lost "
-          f"frames), database {store.path}" + (f"; {rec.reason}" if rec.reason else ""),
-          file=sys.stderr)
+          f"frames), database {store.backend.location}"
+          + (f"; {rec.reason}" if rec.reason else ""), file=sys.stderr)
     if args.out:
         _export(store, rec.session.id, args.out, ["name"])
         print(f"Exported to {args.out}", file=sys.stderr)
@@ -223,6 +219,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
+    from stancelab.files.cop_trace import sniff_layout
     from stancelab.files.csv_format import CsvFormatError
     from stancelab.files.transfer import import_raw_csv
 
@@ -231,6 +228,12 @@ def cmd_import(args) -> int:
     try:
         session_id = import_raw_csv(store, args.file, athlete_id=athlete_id)
     except CsvFormatError as e:
+        layout = sniff_layout(args.file)
+        if layout is not None:
+            what = "in the PhysioNet HBEDB layout" if layout == "hbedb" else "(time and COP columns)"
+            raise UserError(f"{args.file} is a COP trace {what}, not a StanceLab raw CSV: the "
+                            "database keeps load-cell samples, which a trace does not have. "
+                            f"Analyse it with `stancelab analyze {args.file}`.") from None
         raise UserError(str(e)) from None
     except FileNotFoundError:
         raise UserError(f"no file {args.file!r}; check the path") from None

@@ -54,8 +54,16 @@ def register(sub) -> None:
     sp.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     sp.set_defaults(func=run_drill_command)
 
-    sp = sub.add_parser("analyze", help="sway metrics of a raw CSV export or a t,x,y CSV (mm)")
+    sp = sub.add_parser("analyze", help="sway metrics of a raw CSV export or another system's "
+                        "COP trace (t,x,y; HBEDB; force-plate exports)")
     sp.add_argument("file", metavar="FILE.csv")
+    sp.add_argument("--units", choices=("mm", "cm", "m"),
+                    help="COP unit of a trace whose columns do not say it (required then)")
+    sp.add_argument("--time-units", choices=("s", "ms"),
+                    help="time unit of a trace whose time column does not say it (otherwise "
+                         "inferred from the step, and the choice printed)")
+    sp.add_argument("--rate", type=float, metavar="HZ",
+                    help="sampling rate of a trace with a sample index instead of a time")
     sp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sp.add_argument("--filter", choices=("none", "default"), default="default",
                     help="low-pass filter before the metrics (default: 10 Hz Butterworth, "
@@ -105,6 +113,7 @@ def _overrides(kind: str, args) -> dict:
 
 
 def run_drill_command(args) -> int:
+    from stancelab.analysis.assessment import shown_status
     from stancelab.cli.render import TextRenderer, summary_lines
 
     kind = args.drill
@@ -164,7 +173,8 @@ def run_drill_command(args) -> int:
             print(json.dumps({"athlete": athlete.name, "session_id": runner.session_id,
                               "trials": [r.to_dict() for r in runner.results]}, indent=2,
                              default=_json_default))
-        return 0 if all(r.status == "completed" for r in runner.results) else 1
+        return 0 if all(shown_status(r.status, r.reason, r.metrics) == "completed"
+                        for r in runner.results) else 1
     finally:
         store.close()
 
@@ -194,11 +204,13 @@ def _defined_span(t, x, y):
     return t[sl], x[sl], y[sl]
 
 
-def analyze_file(path, filter_name: str = "default") -> list[dict]:
+def analyze_file(path, filter_name: str = "default", units: str | None = None,
+                 time_units: str | None = None, rate_hz: float | None = None,
+                 notes: list | None = None) -> list[dict]:
     """Sway metrics of each trial of a raw CSV (its ACTIVE part when phases were recorded),
-    or of a plain t, x, y trace in s and mm."""
+    or of another system's COP trace (files.cop_trace; what it assumed goes into ``notes``)."""
     from stancelab.analysis import sway_metrics
-    from stancelab.files.cop_trace import load_xy_csv
+    from stancelab.files.cop_trace import read_cop_trace
     from stancelab.files.csv_format import FORMAT_NAME, CsvFormatError
     from stancelab.files.csv_parse import read_raw_csv
 
@@ -224,8 +236,10 @@ def analyze_file(path, filter_name: str = "default") -> list[dict]:
                     t, x, y = t[active], x[active], y[active]
                 parts.append((number, used, t, x, y))
         else:
-            t, x, y = load_xy_csv(path)
-            parts.append((1, "whole file", t, x, y))
+            trace = read_cop_trace(path, units, time_units, rate_hz)
+            if notes is not None:
+                notes.extend(trace.notes)
+            parts.append((1, "whole file", trace.t_s, trace.x_mm, trace.y_mm))
     except CsvFormatError as e:
         raise UserError(str(e)) from None
     out = []
@@ -245,10 +259,14 @@ def analyze_file(path, filter_name: str = "default") -> list[dict]:
 
 
 def analyze_command(args) -> int:
-    results = analyze_file(args.file, args.filter)
+    notes: list[str] = []
+    results = analyze_file(args.file, args.filter, args.units, args.time_units, args.rate,
+                           notes)
+    for note in notes:
+        print(f"Note: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"file": str(args.file), "filter": args.filter, "results": results},
-                         indent=2, default=_json_default))
+        print(json.dumps({"file": str(args.file), "filter": args.filter, "notes": notes,
+                          "results": results}, indent=2, default=_json_default))
         return 0 if all("metrics" in r for r in results) else 1
     for r in results:
         print(f"trial {r['trial']} ({r['part']})")
@@ -271,16 +289,6 @@ def _fmt(value) -> str:
 
 
 # ------------------------------------------------------------------ compare
-def trial_values(trial) -> dict:
-    """The numbers of one stored trial that a comparison works on (analysis.assessment)."""
-    from stancelab.analysis.assessment import TrialRecord
-    from stancelab.analysis.assessment import trial_values as values
-
-    return values(TrialRecord(trial.id, trial.session_id, "", trial.drill, trial.leg,
-                              trial.condition, trial.status, trial.reason,
-                              dict(trial.metrics or {}), dict(trial.settings or {})))
-
-
 def compare_athlete(store, athlete_id: int, flag_pct: float = 10.0,
                     baseline_session: int | None = None,
                     reassessment_session: int | None = None) -> dict:
@@ -365,5 +373,5 @@ def compare_command(args) -> int:
         print("Excluded from the scores:")
         for e in a.excluded:
             print(f"  trial {e.trial_id} (session {e.session_id}, {e.drill}"
-                  f"{', ' + e.leg if e.leg else ''}): {e.reason}")
+                  f"{', ' + e.leg if e.leg else ''}) {e.status}: {e.reason}")
     return 0

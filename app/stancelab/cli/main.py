@@ -1,6 +1,7 @@
 """The `stancelab` command: the desktop app by default, plus recording and data commands.
 
-Every command that needs a board takes the same words: --simulate, --port PORT (and --replay
+Every command that needs a board takes the same words: --simulate, --port PORT (a serial port,
+or socket://HOST:PORT for a board served by `stancelab serve`), --gpio, --wiiboard (and --replay
 FILE where a recording can stand in for a board). Errors a user can fix are printed as one line
 that names the fix, with exit status 2; no traceback.
 """
@@ -12,7 +13,14 @@ import errno
 import sys
 
 from stancelab import __version__
-from stancelab.cli import board_commands, data_commands, drill_commands, report_command
+from stancelab.cli import (
+    board_commands,
+    data_commands,
+    db_commands,
+    drill_commands,
+    report_command,
+    serve_command,
+)
 from stancelab.cli.errors import UserError
 from stancelab.cli.sources import add_source_args
 
@@ -25,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_args(p, replay=True)   # the app replays a recording as its board too
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for commands in (board_commands, data_commands, drill_commands, report_command):
+    for commands in (board_commands, data_commands, drill_commands, report_command,
+                     serve_command, db_commands):
         commands.register(sub)
     return p
 

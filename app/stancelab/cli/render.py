@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from stancelab.analysis.assessment import shown_status
 from stancelab.drills.events import (
     Aborted,
     DrillDone,
@@ -68,7 +69,8 @@ class TextRenderer:
         if isinstance(event, TrialDone):
             r = event.result
             why = f" ({r.reason})" if r.reason else ""
-            return [f"{t} == Trial {r.index + 1} {r.status}{why}"]
+            status = shown_status(r.status, r.reason, r.metrics)
+            return [f"{t} == Trial {r.index + 1} {status}{why}"]
         if isinstance(event, DrillDone):
             return [f"{t} == Drill finished: {event.completed} trial(s) completed, "
                     + f"{event.aborted} not completed"]
@@ -106,7 +108,11 @@ def summary_lines(results) -> list[str]:
     lines = []
     for r in results:
         m = r.metrics
-        head = f"  {r.index + 1:>2}. {r.drill:<10} {r.leg:<5} {r.condition:<14} {r.status:<11}"
+        status = shown_status(r.status, r.reason, m)
+        head = f"  {r.index + 1:>2}. {r.drill:<10} {r.leg:<5} {r.condition:<14} {status:<12}"
+        if status != r.status:      # a sensor fault: no scores to print, the reason instead
+            lines.append(head + (r.reason or ""))
+            continue
         if r.drill == "clock":
             body = (f"edge reach {_num(m.get('edge_reach_score_pct'), '%')}, weakest "
                     f"{m.get('weakest_hour', '-')} o'clock, reached "

@@ -6,7 +6,7 @@ import argparse
 
 from stancelab.board.source import Source, SourceError
 from stancelab.cli.errors import UserError
-from stancelab.station.choice import DEFAULT_GPIO_PINS, BoardChoice, open_board
+from stancelab.station.choice import DEFAULT_GPIO_PINS, WII_AUTO, BoardChoice, open_board
 
 
 def add_source_args(p: argparse.ArgumentParser, replay: bool = False) -> None:
@@ -17,6 +17,9 @@ def add_source_args(p: argparse.ArgumentParser, replay: bool = False) -> None:
     g.add_argument("--gpio", nargs="?", const=DEFAULT_GPIO_PINS, metavar="DOUTS:SCK",
                    help="Raspberry Pi: read the HX711s directly on these BCM pins "
                         f"(default {DEFAULT_GPIO_PINS} = FL,FR,BL,BR data : clock)")
+    g.add_argument("--wiiboard", nargs="?", const=WII_AUTO, metavar="DEVICE",
+                   help="a Wii Balance Board paired over Bluetooth (Linux, hid-wiimote): its "
+                        "/dev/input/eventN, or the one connected (docs/wiiboard.md)")
     if replay:
         g.add_argument("--replay", metavar="FILE", help="replay a raw CSV recording")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated athlete")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
+from stancelab.analysis.assessment import SENSOR_FAULT_REASON
 from stancelab.drills.base import Drill
 from stancelab.drills.events import DrillWarning, Event, TrialDone, TrialStarted
 from stancelab.health import HealthMonitor
@@ -199,8 +200,11 @@ class DrillRunner:
                     # samples, drop the scores, say why.
                     metrics = {k: v for k, v in metrics.items()
                                if k in ("samples", "duration_s", "touchdowns")}
-                    why = "recorded through a sensor fault: " + "; ".join(flags["sensor_advice"])
+                    why = f"{SENSOR_FAULT_REASON}: " + "; ".join(flags["sensor_advice"])
                     reason = f"{reason}; {why}" if reason else why
+                    # The drill's own result says so too (what the terminal and the drill
+                    # screen print next): every face shows "sensor fault" (shown_status).
+                    r.metrics, r.reason = {**metrics, **flags}, reason
                 metrics.update(flags)
                 self.commit_pending()
                 with self.store.transaction():

@@ -153,8 +153,8 @@ def split_header(raw, path) -> tuple[dict, list[str], int, int]:
     if meta.get("format") != FORMAT_NAME:
         raise CsvFormatError(
             f"{path}: not a StanceLab raw CSV (the first line should be '# format: "
-            f"{FORMAT_NAME}', found format {meta.get('format')!r}). For a plain t,x,y file use "
-            f"load_xy_csv.")
+            f"{FORMAT_NAME}', found format {meta.get('format')!r}). For another system's COP "
+            f"trace (t,x,y, HBEDB) use `stancelab analyze FILE`.")
     version = meta.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CsvFormatError(f"{path}: format version {version!r} is newer than this StanceLab "

@@ -2,8 +2,8 @@
 
 Every number comes from the assessment model (``analysis.assessment.assess``): the left/right
 rows, the progress rows (baseline, reassessment, MDC95), the excluded trials and, for the
-progress charts, the model's per-session groups (``assess`` run on one session's trials at a
-time, so each point is the mean of that session's valid trials by the same rules). The only
+progress charts, the model's per-session groups (``Assessment.history``: each point is the
+mean of that session's valid trials by the same rules). The only
 things read besides the model are what it does not hold: the sessions' board and calibration
 (the header), the stored trials' reach targets (the polygons) and, for the two stabilograms,
 the samples of one trial per leg over the window the model compared.
@@ -19,7 +19,7 @@ import numpy as np
 
 from stancelab import __version__
 from stancelab.analysis import AnalysisSettings, prepare
-from stancelab.analysis.assessment import Assessment, TrialRecord, assess, exclusion_reason
+from stancelab.analysis.assessment import Assessment, TrialRecord, assess
 from stancelab.analysis.reach import reach_polygon
 from stancelab.calibration import cop_from_forces, default_calibration
 from stancelab.station.assessment import trial_records
@@ -152,7 +152,7 @@ def gather(store, athlete, date_from: dt.date | None = None, date_to: dt.date | 
     tell(3, steps)
     content.stabilograms = _stabilograms(store, a, by_id)
     tell(4, steps)
-    content.series = _series(records, [s.id for s in infos])
+    content.series = _series(a)
     tell(5, steps)
     return content
 
@@ -252,40 +252,15 @@ def _window_trace(store, r: TrialRecord, leg: str) -> Stabilogram | None:
                        p.y_mm[::step], dict(w["sway"]))
 
 
-def _headline_only(r: TrialRecord) -> TrialRecord:
-    """The record with only the metrics charted (and, for a single-leg stand, its window's):
-    the model gives them the same values as from the whole record (``trial_values`` reads a
-    single-leg stand's sway from the window and adds the per-target averages only under names
-    the clock trial does not have), without averaging twenty per-target metrics of every
-    clock trial of the year. Only valid records are reduced: exclusion used the whole one."""
-    keys = HEADLINE[r.drill]
-    m = {k: r.metrics[k] for k in keys if k in r.metrics}
-    w = r.metrics.get("window")
-    if r.drill == "single-leg" and isinstance(w, dict):
-        sway = w.get("sway") or {}
-        m["window"] = {"window_s": w.get("window_s"),
-                       "sway": {k: sway[k] for k in keys if k in sway}}
-    return TrialRecord(r.id, r.session_id, r.session_started, r.drill, r.leg, r.condition,
-                       r.status, r.reason, m, {})
-
-
-def _series(records: list[TrialRecord], session_order: list[int]) -> dict:
-    """The model's per-session mean of each headline metric, per drill x leg x condition:
-    ``assess`` on one session's valid trials of one leg at a time (one leg: no left/right
-    comparison to make, so only the model's groups are computed)."""
-    per: dict[tuple, list] = {}
-    for r in records:
-        if r.drill in HEADLINE and exclusion_reason(r) is None:
-            per.setdefault((r.session_id, r.leg), []).append(_headline_only(r))
-    started = {r.session_id: r.session_started for r in records}
-    rank = {sid: k for k, sid in enumerate(session_order)}
+def _series(a: Assessment) -> dict:
+    """The model's per-session mean of each headline metric, per drill x leg x condition
+    (``Assessment.history``: every session's group, oldest first)."""
     out: dict = {}
-    for sid, leg in sorted(per, key=lambda k: (rank.get(k[0], len(rank)), str(k[1]))):
-        for g in assess(per[(sid, leg)]).groups:
-            for metric in HEADLINE.get(g.drill, ()):
-                st = g.metrics.get(metric)
-                if st is None:
-                    continue
+    for g in a.history:
+        for metric in HEADLINE.get(g.drill, ()):
+            st = g.metrics.get(metric)
+            if st is not None:
                 out.setdefault((g.drill, g.leg, g.condition, metric), []).append(
-                    SeriesPoint(g.session_id, started[g.session_id], st.mean, st.sd, st.n))
+                    SeriesPoint(g.session_id, a.sessions.get(g.session_id, ""), st.mean,
+                                st.sd, st.n))
     return out

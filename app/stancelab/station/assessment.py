@@ -5,11 +5,16 @@ from __future__ import annotations
 from stancelab.analysis.assessment import Assessment, TrialRecord, assess
 
 
+def record_of(trial, session_started: str = "") -> TrialRecord:
+    """A stored trial as the assessment model reads it."""
+    return TrialRecord(trial.id, trial.session_id, session_started, trial.drill, trial.leg,
+                       trial.condition, trial.status, trial.reason, dict(trial.metrics or {}),
+                       dict(trial.settings or {}))
+
+
 def trial_records(store, athlete_id: int) -> list[TrialRecord]:
     started = {s.id: s.started for s in store.session_summaries(athlete_id)}
-    return [TrialRecord(t.id, t.session_id, started.get(t.session_id, ""), t.drill, t.leg,
-                        t.condition, t.status, t.reason, dict(t.metrics or {}),
-                        dict(t.settings or {}))
+    return [record_of(t, started.get(t.session_id, ""))
             for t in store.trials_for_athlete(athlete_id)]
 
 

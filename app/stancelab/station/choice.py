@@ -1,12 +1,12 @@
 """The one board selector: which source the user's words ask for, for the CLI and the GUI alike.
 
 Every front end describes the board with the same words (``--simulate``, ``--port PORT``,
-``--gpio [DOUTS:SCK]``, ``--replay FILE`` and the simulated athlete's ``--seed``,
-``--weak-left``, ``--weak-right``), turns them into a :class:`BoardChoice` and calls
+``--gpio [DOUTS:SCK]``, ``--wiiboard [DEVICE]``, ``--replay FILE`` and the simulated athlete's
+``--seed``, ``--weak-left``, ``--weak-right``), turns them into a :class:`BoardChoice` and calls
 :func:`choose_board` (a source, not yet opened: the GUI opens it on a worker) or
 :func:`open_board` (opened and calibrated: the CLI). Without a word, a plugged-in StanceLab board
-is used when exactly one answers, else the simulated board (``Chosen.fallback`` tells the GUI to
-say so in its banner).
+is used when exactly one answers, else a Wii Balance Board when exactly one is connected, else
+the simulated board (``Chosen.fallback`` tells the GUI to say so in its banner).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from stancelab.board.source import Source, SourceError
 
 #: The Raspberry Pi pins used when --gpio is given without a value (BCM numbers).
 DEFAULT_GPIO_PINS = "5,6,13,19:21"
+#: --wiiboard without a device: the one Wii Balance Board the kernel lists.
+WII_AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class BoardChoice:
     simulate: bool = False
     port: str | None = None
     gpio: str | None = None          # "DOUT,DOUT,DOUT,DOUT:SCK" (BCM numbers)
+    wiiboard: str | None = None      # a Wii Balance Board: its /dev/input/eventN, or WII_AUTO
     replay: str | None = None        # a raw CSV played back as the board
     seed: int = 0                    # the simulated athlete's seed
     weak_left: float = 0.0           # the simulated athlete's weakness per leg (0-1)
@@ -34,6 +37,7 @@ class BoardChoice:
         """From parsed arguments; words a command does not offer count as not given."""
         return cls(simulate=bool(getattr(args, "simulate", False)),
                    port=getattr(args, "port", None), gpio=getattr(args, "gpio", None),
+                   wiiboard=getattr(args, "wiiboard", None),
                    replay=getattr(args, "replay", None), seed=int(getattr(args, "seed", 0) or 0),
                    weak_left=float(getattr(args, "weak_left", 0.0) or 0.0),
                    weak_right=float(getattr(args, "weak_right", 0.0) or 0.0))
@@ -93,14 +97,21 @@ def choose_board(choice: BoardChoice, *, realtime: bool = True, athlete=None,
             return Chosen(GpioBoard(pins, sck))
         except ValueError as e:
             raise SourceError(f"--gpio {choice.gpio!r}: {e}") from None
+    if choice.wiiboard and not choice.simulate:   # the GUI's "simulated board" keeps the words
+        from stancelab.board.wiiboard import WiiBoard
+
+        return Chosen(WiiBoard(None if choice.wiiboard == WII_AUTO else choice.wiiboard))
     if not choice.simulate:
         from stancelab.board.ports import FIND_TIMEOUT_S, find_board
+        from stancelab.board.wiiboard import WiiBoard, find_wiiboards
 
         port = find_board(FIND_TIMEOUT_S if find_timeout_s is None else find_timeout_s)
         if port:
             from stancelab.board.serial_board import SerialBoard
 
             return Chosen(SerialBoard(port))
+        if len(find_wiiboards()) == 1:
+            return Chosen(WiiBoard())
     from stancelab.sim.simulated_board import SimulatedBoard
 
     return Chosen(SimulatedBoard(athlete or choice.simulated_athlete(), realtime=realtime,

@@ -8,11 +8,18 @@ The package, by role:
 * ``store``          Storage: athletes, calibrations, sessions, trials, summaries
 * ``samples``        SampleWriter (its own thread), the live-recording lock, reading samples
 * ``sqlite_backend`` the only module that knows the database is SQLite
+* ``postgres_backend`` the only module that knows the database is PostgreSQL (a clinic's
+                     server; imported only when a postgresql:// URL is opened)
+* ``backends``       which one to open (STANCELAB_DATABASE_URL, a path or a URL)
+* ``spool``          where a station records while the server is unreachable
+* ``locks``          the lock file that marks a live recording
+* ``server_copy``    copying a laptop's database to the server (`stancelab db migrate`)
 
 Times are stored quantised to whole microseconds (the board clock's resolution) so that CSV
 export and import give back bit-identical numbers. docs/storage.md describes it all.
 """
 
+from stancelab.storage.backends import DATABASE_URL_ENV, is_server_url, open_backend
 from stancelab.storage.records import (
     ERROR_KINDS,
     HEADLINE_KEYS,
@@ -35,9 +42,27 @@ from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S, SqliteBacke
 from stancelab.storage.store import Storage
 
 __all__ = [
-    "DEFAULT_BUSY_TIMEOUT_S", "DEFAULT_COMMIT_INTERVAL_S", "ERROR_KINDS", "HEADLINE_KEYS",
+    "DATABASE_URL_ENV",
+    "DEFAULT_BUSY_TIMEOUT_S",
+    "DEFAULT_COMMIT_INTERVAL_S",
+    "ERROR_KINDS",
+    "HEADLINE_KEYS",
     "MIGRATIONS",
-    "TRIAL_STATUSES", "Athlete", "RecoveredTrial", "SampleArrays", "SampleWriter", "Session",
-    "SessionSummary", "SqliteBackend", "Storage", "StorageError", "Trial", "TrialSummary",
-    "headline_values", "now_iso", "quantise_us",
+    "TRIAL_STATUSES",
+    "Athlete",
+    "RecoveredTrial",
+    "SampleArrays",
+    "SampleWriter",
+    "Session",
+    "SessionSummary",
+    "SqliteBackend",
+    "Storage",
+    "StorageError",
+    "Trial",
+    "TrialSummary",
+    "headline_values",
+    "is_server_url",
+    "now_iso",
+    "open_backend",
+    "quantise_us",
 ]

@@ -18,14 +18,16 @@ from stancelab.board.sample_arrays import SampleArrays, quantise_us  # noqa: F40
 TRIAL_STATUSES = ("recording", "completed", "aborted", "interrupted")
 
 #: StorageError kinds a backend translates its engine's errors into (see docs/storage.md).
-ERROR_KINDS = ("busy", "disk_full", "damaged", "newer_schema", "not_found", "invalid", "error")
+ERROR_KINDS = ("busy", "disk_full", "damaged", "newer_schema", "not_found", "invalid",
+               "conflict", "unreachable", "error")
 
 
 class StorageError(RuntimeError):
     """A database problem worded for the user, naming the file and the fix.
 
     ``kind`` (one of :data:`ERROR_KINDS`) lets a caller react without reading the text:
-    ``disk_full`` stops a recording, ``busy`` may be retried.
+    ``disk_full`` stops a recording, ``busy`` may be retried, ``conflict`` means another
+    station changed the record since it was read, ``unreachable`` that the server is away.
     """
 
     def __init__(self, message: str, kind: str = "error") -> None:
@@ -83,6 +85,9 @@ class Athlete:
     notes: str = ""
     settings: dict = field(default_factory=dict)
     created: str = ""
+    #: Bumped by every update; ``update_athlete(..., expected_version=a.version)`` refuses
+    #: to overwrite a change made at another station since ``a`` was read.
+    version: int = 1
 
 
 @dataclass(frozen=True)

@@ -7,28 +7,35 @@ rows inside an open transaction and commits at least every ``commit_interval_s``
 or device time, whichever comes first: a crash (even SIGKILL) loses at most that much. A
 database error on that thread (disk full, ...) stops the recording: the open transaction is
 rolled back, everything committed before stays, and the next call from the caller raises the
-StorageError.
+StorageError. On a server backend, losing the server is not such an error: the writer keeps
+recording to a local spool and moves it to the server when it answers again (spool.py).
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import queue
 import threading
 import time
 
 import numpy as np
 
+from stancelab.storage import spool as _spool
+from stancelab.storage.locks import lock_held, release_lock, take_lock
 from stancelab.storage.records import SampleArrays, StorageError, object_column, quantise_us
+
+log = logging.getLogger("stancelab.storage")
+#: While spooling, how often the writer tries the server again.
+RETRY_SERVER_S = 1.0
 
 DEFAULT_COMMIT_INTERVAL_S = 0.5
 #: Batches the writer thread may lag behind before extend() waits for it (a GUI hands over a
 #: batch per timer tick, ~30-60 a second, so this is many seconds of a stalled database).
 DEFAULT_QUEUE_BATCHES = 1024
 
-SAMPLE_INSERT = ("INSERT INTO samples (trial_id, idx, seq, t_s, t_host_s, fl_counts, fr_counts, "
-                 "bl_counts, br_counts, status, phase, target) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+SAMPLE_COLUMNS = _spool.SAMPLE_COLUMNS
+SAMPLE_INSERT = (f"INSERT INTO samples ({', '.join(SAMPLE_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(SAMPLE_COLUMNS))})")
 
 
 def sample_rows(trial_id: int, s: SampleArrays, first_idx: int):
@@ -56,12 +63,6 @@ def read_samples(db, trial_id: int) -> SampleArrays:
 
 # ------------------------------------------------------------------ the live-recording lock
 
-try:
-    import fcntl as _fcntl
-except ImportError:  # Windows: liveness falls back to the heartbeat
-    _fcntl = None
-
-
 def writer_alive(backend, trial_id: int) -> bool | None:
     """Is a process still writing this trial? None when its lock file cannot tell.
 
@@ -69,49 +70,7 @@ def writer_alive(backend, trial_id: int) -> bool | None:
     lock when the process dies, even by SIGKILL, so a crashed recording is found at the next
     start at once instead of after the heartbeat goes stale.
     """
-    path = backend.writer_lock_path(trial_id)
-    if _fcntl is None or path is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return None
-    try:
-        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return True
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-    os.close(fd)   # also releases the lock
-    return False
-
-
-def _take_lock(path) -> int | None:
-    """Hold the trial's lock file while recording (see writer_alive); best effort."""
-    if _fcntl is None or path is None:
-        return None
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        return None
-    try:
-        _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _release_lock(fd: int | None, path) -> None:
-    if fd is not None:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        os.close(fd)
+    return lock_held(backend.writer_lock_path(trial_id))
 
 
 # ------------------------------------------------------------------ the writer
@@ -130,26 +89,41 @@ class SampleWriter:
 
     After a database error on the writer thread every ``extend``/``tick``/``flush``/``commit``
     raises it; ``close`` raises it too unless an earlier call already did.
+
+    On a server backend a lost server (kind ``unreachable``) only switches the writer to its
+    local spool: ``spooling`` is then True, ``notice`` says so in words for the user (and
+    says when the spooled samples reached the server), ``notices`` keeps every such message
+    and ``on_notice`` (if given) is called with each, on the writer thread.
     """
 
     def __init__(self, backend, trial_id: int,
                  commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S,
-                 queue_batches: int = DEFAULT_QUEUE_BATCHES) -> None:
+                 queue_batches: int = DEFAULT_QUEUE_BATCHES, on_notice=None) -> None:
         self.trial_id = trial_id
         self.commit_interval_s = commit_interval_s
         self._backend = backend
         self._db = backend.connect()
+        self._can_spool = getattr(backend, "path", None) is None   # a server
         try:
             first = self._db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM samples "
                                      "WHERE trial_id = ?", (trial_id,))[0][0]
+            self._spool_key = _spool.database_key(self._db) if self._can_spool else None
         except BaseException:
             self._db.close()
             raise
         self._lock_path = backend.writer_lock_path(trial_id)
-        self._lock_fd = _take_lock(self._lock_path)
+        self._lock_fd = take_lock(self._lock_path)
         self.written = int(first)        # samples handed to the writer (in the db or queued)
         self.committed = self.written    # samples known to be durable
         self.commits = 0
+        self.spooling = False
+        self.notice: str | None = None
+        self.notices: list[str] = []
+        self.on_notice = on_notice
+        self._server = self._db          # the server's connection while spooling
+        self._unsynced: list[tuple[SampleArrays, int]] = []   # in the open server transaction
+        self._spool_lock: int | None = None
+        self._next_try = 0.0
         self._error: StorageError | None = None
         self._reported = False
         self._closed = False
@@ -200,7 +174,9 @@ class SampleWriter:
             self._thread.join()
         finally:
             self._db.close()
-            _release_lock(self._lock_fd, self._lock_path)
+            if self._server is not self._db:
+                self._server.close()
+            release_lock(self._lock_fd, self._lock_path)
             self._lock_fd = None
         if self._error is not None and not self._reported:
             self._reported = True
@@ -251,30 +227,45 @@ class SampleWriter:
             timeout = None
             if pending:
                 timeout = max(0.0, last_wall + self.commit_interval_s - time.monotonic())
+            if self.spooling:
+                wait = max(0.0, self._next_try - time.monotonic())
+                timeout = wait if timeout is None else min(timeout, wait)
             try:
                 kind, arg, first_idx = self._queue.get(timeout=timeout)
             except queue.Empty:
                 kind, arg, first_idx = None, None, None   # the wall-clock interval is up
             try:
-                if self._error is not None:
-                    pass                                  # stopped: drain without writing
-                elif kind == _ROWS:
-                    if not pending:
-                        self._db.begin()
-                        pending = True
-                    self._db.executemany(SAMPLE_INSERT, sample_rows(self.trial_id, arg,
-                                                                    first_idx))
-                    in_db = first_idx + len(arg)
-                    if last_t_s is None:
-                        last_t_s = float(arg.t_s[0])
-                    t_s = float(arg.t_s[-1])
-                    if (time.monotonic() - last_wall >= self.commit_interval_s
-                            or t_s - last_t_s >= self.commit_interval_s):
+                try:
+                    if self._error is not None:
+                        pass                              # stopped: drain without writing
+                    elif kind == _ROWS:
+                        if not self.spooling and self._can_spool:
+                            self._unsynced.append((arg, first_idx))   # spooled if lost
+                        in_db = first_idx + len(arg)
+                        if not pending:
+                            self._db.begin(exclusive=False)
+                            pending = True
+                        self._db.insert_rows("samples", SAMPLE_COLUMNS,
+                                             sample_rows(self.trial_id, arg, first_idx))
+                        if last_t_s is None:
+                            last_t_s = float(arg.t_s[0])
+                        t_s = float(arg.t_s[-1])
+                        if (time.monotonic() - last_wall >= self.commit_interval_s
+                                or t_s - last_t_s >= self.commit_interval_s):
+                            self._commit(in_db)
+                            pending, last_wall, last_t_s = False, time.monotonic(), t_s
+                    elif kind in (None, _COMMIT, _CLOSE) and pending:
                         self._commit(in_db)
-                        pending, last_wall, last_t_s = False, time.monotonic(), t_s
-                elif kind in (None, _COMMIT, _CLOSE) and pending:
-                    self._commit(in_db)
-                    pending, last_wall = False, time.monotonic()
+                        pending, last_wall = False, time.monotonic()
+                except StorageError as e:
+                    if not (e.kind == "unreachable" and self._can_spool and not self.spooling):
+                        raise
+                    self._start_spooling(e, in_db)
+                    pending = False
+                    last_wall = time.monotonic()
+                if self.spooling and self._error is None and not pending and (
+                        kind in (_COMMIT, _CLOSE) or time.monotonic() >= self._next_try):
+                    self._try_server(in_db, final=kind == _CLOSE)
             except Exception as e:  # noqa: BLE001 - handed to the caller, never lost
                 self._error = e if isinstance(e, StorageError) else StorageError(
                     f"Recording to {self._backend.location} stopped: {e!r}")
@@ -286,8 +277,65 @@ class SampleWriter:
                 return
 
     def _commit(self, in_db: int) -> None:
-        self._db.execute("UPDATE trials SET heartbeat_unix = ?, sample_count = ? WHERE id = ?",
-                         (time.time(), in_db, self.trial_id))
+        if not self.spooling:
+            self._db.execute("UPDATE trials SET heartbeat_unix = ?, sample_count = ? "
+                             "WHERE id = ?", (time.time(), in_db, self.trial_id))
         self._db.commit()
+        self._unsynced.clear()
         self.committed = in_db
         self.commits += 1
+
+    # -------------------------------------------------------------- the spool (server lost)
+    def _tell(self, message: str) -> None:
+        self.notice = message
+        self.notices.append(message)
+        log.warning("%s", message)
+        if self.on_notice is not None:
+            self.on_notice(message)
+
+    def _start_spooling(self, error: StorageError, in_db: int) -> None:
+        """The server is gone: what its open transaction held, and all that follows, goes to
+        the local spool (committed there at the usual cadence)."""
+        self._server.rollback()
+        path = _spool.spool_path(self._spool_key, self.trial_id)
+        spool = _spool.open_spool(path)
+        self._spool_lock = take_lock(_spool.lock_path(path))
+        spool.begin()
+        for arrays, first_idx in self._unsynced:
+            spool.insert_rows("samples", SAMPLE_COLUMNS,
+                              sample_rows(self.trial_id, arrays, first_idx))
+        spool.commit()
+        self._unsynced.clear()
+        self._db, self.spooling = spool, True
+        self.committed = in_db
+        self._next_try = time.monotonic() + RETRY_SERVER_S
+        self._tell(f"{error} Recording goes on into the local spool {path}; the samples go "
+                   f"to the server as soon as it answers again.")
+
+    def _try_server(self, in_db: int, final: bool) -> None:
+        """Move the spool to the server if it answers; otherwise stay on the spool."""
+        self._next_try = time.monotonic() + RETRY_SERVER_S
+        try:
+            self._server.close()
+            self._server = self._backend.connect()
+            moved = _spool.flush(self._db, self._server, self.trial_id)
+        except StorageError as e:
+            if e.kind != "unreachable":
+                raise
+            if final:
+                path = _spool.spool_path(self._spool_key, self.trial_id)
+                self._tell(f"The server {self._backend.location} is still unreachable: "
+                           f"{_spool.spooled_count(self._db)} samples stay in the local spool "
+                           f"{path} and go to the server the next time StanceLab opens it.")
+            return
+        spool = self._db
+        path = _spool.spool_path(self._spool_key, self.trial_id)
+        self._db, self.spooling = self._server, False
+        spool.close()
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        release_lock(self._spool_lock, _spool.lock_path(path))
+        self._spool_lock = None
+        self.committed = in_db
+        self._tell(f"The server {self._backend.location} is back: the {moved} samples kept "
+                   f"locally are now on the server; recording goes on there.")

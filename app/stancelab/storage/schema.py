@@ -11,8 +11,10 @@ open connection (for moving data). Never edit a released migration: append a new
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 
+from stancelab import __version__
 from stancelab.storage.records import StorageError, headline_values, now_iso
 
 _V1 = [
@@ -102,10 +104,30 @@ _V2 = [
     _fill_trial_metrics,
 ]
 
+
+def _name_database(db) -> None:
+    """Version 3: a database's own id, so that `stancelab db migrate` knows its sessions."""
+    db.execute("INSERT INTO stancelab_info (key, value) VALUES ('database_id', ?)",
+               (str(uuid.uuid4()),))
+
+
+_V3 = [
+    # Lost-update detection: every update of an athlete checks and bumps it
+    # (UPDATE ... WHERE id = ? AND row_version = ?), see Storage.update_athlete.
+    "ALTER TABLE athletes ADD COLUMN row_version INTEGER NOT NULL DEFAULT 1",
+    # Where a session copied by `stancelab db migrate` came from: '<database_id>:<id>'.
+    "ALTER TABLE sessions ADD COLUMN origin TEXT",
+    "CREATE UNIQUE INDEX sessions_origin ON sessions (origin)",
+    # Facts about the database: its id, and the oldest StanceLab that may write to it.
+    "CREATE TABLE stancelab_info (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    _name_database,
+]
+
 Step = str | Callable
 MIGRATIONS: list[tuple[int, str, list[Step]]] = [
     (1, "athletes, calibrations, sessions, trials, samples", _V1),
     (2, "trial sample counts and summary metrics", _V2),
+    (3, "athlete row versions, session origins, database facts (clinic server)", _V3),
 ]
 
 
@@ -113,21 +135,48 @@ def schema_version(db) -> int:
     return int(db.execute("SELECT MAX(version) FROM schema_version")[0][0] or 0)
 
 
-def migrate(db, backend, migrations: Sequence[tuple[int, str, list[Step]]]) -> None:
+def required_app_version(db) -> str | None:
+    """The oldest StanceLab that understands this database (recorded since version 3)."""
+    try:
+        rows = db.execute("SELECT value FROM stancelab_info WHERE key = 'min_app_version'")
+    except StorageError:   # a database from before version 3, or no such table
+        db.rollback()
+        return None
+    return rows[0][0] if rows else None
+
+
+def migrate(db, backend, migrations: Sequence[tuple[int, str, list[Step]]],
+            app_version: str = __version__) -> None:
     """Bring the database up to the newest of ``migrations``, each in its own transaction.
 
-    A database newer than this build knows is refused untouched. Two programs opening a new
-    database at once both get here: each migration re-reads the version under the write lock.
+    A database newer than this build knows is refused untouched, naming the StanceLab version
+    it needs. Two programs opening a new database at once both get here: each migration
+    re-reads the version under the write lock.
     """
-    db.execute("CREATE TABLE IF NOT EXISTS schema_version ("
-               "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied TEXT NOT NULL)")
-    current = schema_version(db)
+    try:
+        current = schema_version(db)
+    except StorageError:   # a new database (or a damaged one: the CREATE says which)
+        db.rollback()
+        db.begin()         # under the write lock: two programs may create it at once
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY "
+                       "KEY, description TEXT NOT NULL, applied TEXT NOT NULL)")
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        current = schema_version(db)
     newest = max(v for v, _, _ in migrations)
     if current > newest:
+        needed = required_app_version(db)
+        need = (f"StanceLab {needed} or newer is needed (this is {app_version}). Update "
+                f"StanceLab to {needed}" if needed and needed != app_version
+                else "Update StanceLab")
         raise StorageError(
             f"The database {backend.location} was written by a newer StanceLab (schema version "
-            f"{current}; this version understands up to {newest}). Update StanceLab, or "
-            f"point it at another database with STANCELAB_DATA_DIR.", "newer_schema")
+            f"{current}; this version understands up to {newest}). {need}, or point it at "
+            f"another database with STANCELAB_DATA_DIR or STANCELAB_DATABASE_URL.",
+            "newer_schema")
     for version, description, steps in migrations:
         if version <= current:
             continue
@@ -141,6 +190,10 @@ def migrate(db, backend, migrations: Sequence[tuple[int, str, list[Step]]]) -> N
                         db.execute(step.format(id=backend.id_column))
                 db.execute("INSERT INTO schema_version (version, description, applied) "
                            "VALUES (?, ?, ?)", (version, description, now_iso()))
+                if version >= 3:   # the table exists from version 3 on
+                    db.execute("DELETE FROM stancelab_info WHERE key = 'min_app_version'")
+                    db.execute("INSERT INTO stancelab_info (key, value) "
+                               "VALUES ('min_app_version', ?)", (app_version,))
             db.commit()
         except BaseException:
             db.rollback()

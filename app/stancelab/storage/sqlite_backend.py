@@ -122,12 +122,18 @@ class SqliteConnection:
         except sqlite3.Error as e:
             raise self._backend.translate(e) from None
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+        """Bulk insert (the sample writer's batches): one prepared INSERT run per row."""
+        self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                         f"VALUES ({', '.join('?' * len(columns))})", rows)
+
     @property
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 
-    def begin(self) -> None:
-        """Start a write transaction, taking the write lock now (waits up to the busy timeout)."""
+    def begin(self, exclusive: bool = True) -> None:
+        """Start a write transaction, taking the write lock now (waits up to the busy timeout).
+        SQLite has one write lock, so ``exclusive=False`` (a sample writer) takes it too."""
         self.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:

@@ -16,8 +16,10 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from stancelab import __version__, paths
+from stancelab import __version__
 from stancelab.storage import samples as _samples
+from stancelab.storage import spool as _spool
+from stancelab.storage.backends import open_backend
 from stancelab.storage.records import (
     Athlete,
     RecoveredTrial,
@@ -33,10 +35,10 @@ from stancelab.storage.records import (
 )
 from stancelab.storage.samples import DEFAULT_COMMIT_INTERVAL_S, SampleWriter
 from stancelab.storage.schema import METRIC_INSERT, MIGRATIONS, migrate, schema_version
-from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S, SqliteBackend
+from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S
 
 _ATHLETE_COLS = ("id, name, foot_length_mm, shoe_size, dominant_leg, injured_side, notes, "
-                 "settings, created")
+                 "settings, created, row_version")
 _SESSION_COLS = ("id, athlete_id, started, board_id, firmware, calibration_id, source_kind, "
                  "app_version, notes")
 _TRIAL_COLS = ("id, session_id, drill, leg, condition, settings, status, reason, started, "
@@ -47,16 +49,17 @@ _TRIAL_COLS_T = ", ".join(f"t.{c.strip()}" for c in _TRIAL_COLS.split(","))
 class Storage:
     """One open database. Thread-safe (one lock); open one per process, or several: see docs.
 
-    ``Storage(path)`` opens (creating if new) the SQLite file at ``path``, by default the user's
-    database; ``Storage(backend=...)`` opens another backend with the same interface.
+    ``Storage(path)`` opens (creating if new) the SQLite file at ``path``; ``Storage(url)`` with
+    a ``postgresql://`` URL the clinic server; ``Storage()`` the server named by
+    ``STANCELAB_DATABASE_URL`` if set, else the user's own SQLite file (backends.py);
+    ``Storage(backend=...)`` another backend with the same interface.
     """
 
     def __init__(self, path: str | Path | None = None, *,
                  busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
                  migrations: Sequence = MIGRATIONS, backend=None) -> None:
         if backend is None:
-            backend = SqliteBackend(path if path is not None else paths.database_path(),
-                                    busy_timeout_s)
+            backend = open_backend(path, busy_timeout_s)
         self.backend = backend
         self.path = getattr(backend, "path", None)
         self.busy_timeout_s = backend.busy_timeout_s
@@ -64,6 +67,9 @@ class Storage:
         self._db = backend.connect()
         try:
             migrate(self._db, backend, list(migrations))
+            #: Spools a station left while the server was away, now moved (trial id, rows).
+            self.recovered_spools = (_spool.recover_spools(self) if backend.path is None
+                                     else [])
         except BaseException:
             self._db.close()
             raise
@@ -174,7 +180,7 @@ class Storage:
         if row is None:
             return None
         return Athlete(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                       json.loads(row[7]), row[8])
+                       json.loads(row[7]), row[8], row[9])
 
     def athlete(self, athlete_id: int) -> Athlete:
         a = self._athlete_row(self._one(f"SELECT {_ATHLETE_COLS} FROM athletes WHERE id = ?",
@@ -199,7 +205,13 @@ class Storage:
         return [self._athlete_row(r) for r in self._q(
             f"SELECT {_ATHLETE_COLS} FROM athletes ORDER BY lower(name)")]
 
-    def update_athlete(self, athlete_id: int, **fields) -> Athlete:
+    def update_athlete(self, athlete_id: int, expected_version: int | None = None,
+                       **fields) -> Athlete:
+        """Change an athlete's fields. With ``expected_version`` (the ``version`` of the Athlete
+        the user edited) the update only happens if nobody changed the athlete since: the
+        UPDATE checks ``row_version`` in its WHERE clause, so of two stations saving an edit of
+        the same read, the second gets a StorageError of kind ``conflict`` and nothing of it
+        is written (no lost update)."""
         allowed = {"name", "foot_length_mm", "shoe_size", "dominant_leg", "injured_side",
                    "notes", "settings"}
         bad = set(fields) - allowed
@@ -207,10 +219,21 @@ class Storage:
             raise ValueError(f"unknown athlete fields: {sorted(bad)}")
         if "settings" in fields:
             fields["settings"] = json.dumps(fields["settings"] or {}, sort_keys=True)
-        if fields:
-            cols = ", ".join(f"{k} = ?" for k in fields)  # keys checked against `allowed`
-            self._write(f"UPDATE athletes SET {cols} WHERE id = ?", (*fields.values(), athlete_id))
-        return self.athlete(athlete_id)
+        if not fields:
+            return self.athlete(athlete_id)
+        cols = ", ".join(f"{k} = ?" for k in fields)  # keys checked against `allowed`
+        sql = f"UPDATE athletes SET {cols}, row_version = row_version + 1 WHERE id = ?"
+        params: tuple = (*fields.values(), athlete_id)
+        if expected_version is not None:
+            sql, params = sql + " AND row_version = ?", (*params, expected_version)
+        with self.transaction():
+            if not self._db.execute(sql + " RETURNING id", params):
+                now = self.athlete(athlete_id)   # raises not_found if it is gone
+                raise StorageError(
+                    f"{now.name} was changed at another station since you opened them (version "
+                    f"{expected_version}, now {now.version}); nothing was saved. Reload the "
+                    f"athlete and make your change again.", "conflict")
+            return self.athlete(athlete_id)
 
     # -- calibrations
     def save_calibration(self, calibration) -> str:
@@ -403,9 +426,10 @@ class Storage:
 
     # -- samples
     def sample_writer(self, trial_id: int,
-                      commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S) -> SampleWriter:
+                      commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S,
+                      on_notice=None) -> SampleWriter:
         """A writer on its own connection and thread (see samples.SampleWriter)."""
-        return SampleWriter(self.backend, trial_id, commit_interval_s)
+        return SampleWriter(self.backend, trial_id, commit_interval_s, on_notice=on_notice)
 
     def sample_count(self, trial_id: int) -> int:
         """Samples of the trial in the database now (committed ones), counted."""
@@ -414,7 +438,7 @@ class Storage:
     def insert_samples(self, trial_id: int, samples: SampleArrays, first_idx: int = 0) -> None:
         """Bulk insert (imports); joins the caller's transaction if one is open."""
         with self.transaction():
-            self._db.executemany(_samples.SAMPLE_INSERT,
+            self._db.insert_rows("samples", _samples.SAMPLE_COLUMNS,
                                  _samples.sample_rows(trial_id, samples, first_idx))
             self._db.execute("UPDATE trials SET sample_count = (SELECT COUNT(*) FROM samples "
                              "WHERE trial_id = ?) WHERE id = ?", (trial_id, trial_id))

@@ -16,8 +16,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from stancelab.board.source import Source, SourceError
 from stancelab.station.choice import BoardChoice, Chosen, choose_board
 from stancelab.storage import StorageError
+from stancelab.ui import storage_notices
 from stancelab.ui.context import AppContext
+from stancelab.ui.displays import place_main_window, remember_main_window
 from stancelab.ui.main_window import MainWindow
+from stancelab.ui.startup import guard_qt_start
 
 SIMULATED_BANNER = "Simulated board — no board connected"
 LOOKING_BANNER = "Looking for a board…"
@@ -56,6 +59,10 @@ def build_window(ctx: AppContext) -> MainWindow:
     win.add_screen("Athletes", AthletesScreen(ctx))
     win.add_screen("Board", BoardScreen(ctx))
     win.add_screen("Export", ExportScreen(ctx))
+    # A point of Compare's progress plots opens that session's trial in Results.
+    results = win.screens["Results"]
+    win.screens["Compare"].open_trial.connect(
+        lambda trial_id: (results.show_trial(trial_id), win.show_screen("Results")))
     # ctx.foot_length_mm, not the athlete's field: an athlete made on the command line may
     # have no foot length (the app then draws the default foot).
     ctx.athlete_changed.connect(lambda a: win.screens["Live"].set_athlete_foot(ctx.foot_length_mm))
@@ -77,6 +84,7 @@ def start_app(args, ctx: AppContext | None = None) -> tuple[AppContext, MainWind
     loop runs). Returns the messages the user must read now (shown by :func:`tell_user`)."""
     ctx = ctx or AppContext()
     win = build_window(ctx)
+    win.storage_notices = storage_notices.install(win)
     notes = [f"Recovered an interrupted recording: {rec.samples} samples kept "
              f"(trial {rec.trial_id}; see Results)."
              for rec in ctx.storage.recover_interrupted()]
@@ -122,7 +130,10 @@ def tell_user(win: MainWindow, notes: list[str]) -> QMessageBox | None:
 
 
 def run_app(argv: list[str], args) -> int:
-    app = QApplication.instance() or QApplication(argv)
+    app = QApplication.instance()
+    if app is None:
+        with guard_qt_start():   # no display, a missing X library: one line, exit 2
+            app = QApplication(argv)
     app.setApplicationName("StanceLab")
     try:
         ctx, win, notes = start_app(args)
@@ -132,7 +143,8 @@ def run_app(argv: list[str], args) -> int:
         if app.platformName() != "offscreen":
             QMessageBox.critical(None, "StanceLab", str(exc))
         return 2
-    win.resize(1280, 800)
+    place_main_window(win)           # the remembered place, else 90 % of the screen
+    app.aboutToQuit.connect(lambda: remember_main_window(win))
     win.show()
     tell_user(win, notes)
     settle_after_startup()

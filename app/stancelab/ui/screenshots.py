@@ -1,8 +1,11 @@
 """Regenerate docs/screenshots/*.png from the real app on the simulated board.
 
-Run: ``QT_QPA_PLATFORM=offscreen python -m stancelab.ui.screenshots [--out docs/screenshots]``.
-Uses a throw-away data folder, runs real drills on the simulated board faster than real time
-(demo autopilot), and grabs every main screen at 1280 x 800.
+Run: ``xvfb-run -s "-screen 0 1920x1080x24" python -m stancelab.ui.screenshots
+[--out docs/screenshots]`` (a real X server: the athlete view goes full screen on it; with
+``QT_QPA_PLATFORM=offscreen`` only the coach's screens are made). Uses a throw-away data
+folder, runs real drills on the simulated board faster than real time (demo autopilot), grabs
+every main screen at 1280 x 800 and the athlete view, full screen at 1920 x 1080, in each phase
+(``athlete-*.png``).
 """
 
 from __future__ import annotations
@@ -46,11 +49,20 @@ def make_screenshots(out: Path) -> list[Path]:
     drills.rest.setValue(3)
     win.show_screen("Drills")
     for key in ("clock-left", "clock-right", "single-both"):
+        if key == "single-both":
+            drills.duration.setValue(14)     # long enough for the 10 s comparison window
         drills.select(key)
         drills.go()
         _pump(app, lambda: drills.state == "done")
+    # A second session of single-leg stands (the board reconnected): the progress plots.
+    ctx.connect_simulated(seed=8)
+    drills.select("single-both")
+    drills.go()
+    _pump(app, lambda: drills.state == "done")
     files = []
     out.mkdir(parents=True, exist_ok=True)
+    if app.platformName() != "offscreen":
+        files += athlete_shots(app, drills, out)
 
     def shot(name: str) -> None:
         for _ in range(5):
@@ -59,14 +71,10 @@ def make_screenshots(out: Path) -> list[Path]:
         win.grab().save(str(path))
         files.append(path)
 
-    # Drill screen mid-way through a clock target (the athlete leaning toward 3 o'clock).
+    # The coach's drill screen before a start: the clock drill's settings and its preview
+    # (while a drill runs the athlete view is full screen: the athlete-*.png shots).
     drills.select("clock-right")
-    drills.go()
-    _pump(app, lambda: drills.runner is not None and drills.ring.fraction > 0.3
-          and drills.canvas._zone.isVisible() and drills.ring._text == "3")
     shot("Drills")
-    drills.stop()
-    _pump(app, lambda: drills.state == "done")
     # Live view: the simulated athlete on the right foot.
     ctx.simulated_athlete.set_stance("right", ctx.session.source.board_time_s)
     win.show_screen("Live")
@@ -85,8 +93,53 @@ def make_screenshots(out: Path) -> list[Path]:
             win.screens["Compare"].set_kind("clock")
         _pump(app, lambda: not ctx.worker.running)
         shot(name)
+        if name == "Compare":
+            cmp = win.screens["Compare"]
+            cmp.set_kind("single-leg")
+            cmp.tabs.setCurrentIndex(1)
+            shot("Compare-progress")
+            cmp.tabs.setCurrentIndex(0)
     win.close()
     ctx.close()
+    return files
+
+
+def athlete_shots(app, drills, out: Path) -> list[Path]:
+    """The athlete view, full screen, in each phase of a clock drill and a single-leg stand."""
+    files = []
+    view = drills.view
+
+    def grab(name: str) -> None:
+        drills.ctx.session.pause()       # the drill waits while the picture is taken
+        for _ in range(5):
+            app.processEvents()
+        path = out / f"athlete-{name}.png"
+        drills._window.grab().save(str(path))
+        files.append(path)
+        drills.ctx.session.resume()
+
+    drills.select("clock-right")
+    drills.go()
+    phases = (
+        ("waiting", lambda: view.state == "waiting"),
+        ("countdown", lambda: view.state == "countdown" and view.big.text() == "2"),
+        ("moving", lambda: view.state == "moving" and view.ring._text == "2"),
+        ("holding", lambda: view.state == "in-zone" and view.ring._text == "3"
+         and view.ring.fraction > 0.5),
+        ("target-score", lambda: view.state == "hold-done" and "3 o'clock" in view.scores[-1]),
+        ("trial-score", lambda: drills.state == "done"),
+    )
+    for name, ready in phases:
+        _pump(app, ready)
+        grab(f"clock-{name}")
+    drills.escape()
+    drills.select("single-right")
+    drills.go()
+    _pump(app, lambda: view.state == "countdown" and view.big.text() == "2")
+    grab("single-leg-countdown")
+    _pump(app, lambda: drills.state == "done")
+    grab("single-leg-trial-score")
+    drills.escape()
     return files
 
 

@@ -48,6 +48,7 @@ class AthletesScreen(ReloadsWhenShown, QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self._editing_id: int | None = None   # the athlete the form saves to (None: a new one)
+        self._editing_version: int | None = None   # its row version when the form was filled
         self._form_id: int | None = None      # the athlete whose fields are in the form
         self._typing_new = False              # the form holds a new athlete being typed
         self.list = QListWidget()
@@ -158,6 +159,7 @@ class AthletesScreen(ReloadsWhenShown, QWidget):
 
     def _fill_form(self, a: Athlete) -> None:
         self._editing_id = self._form_id = a.id
+        self._editing_version = a.version   # the save fails, not overwrites, if it changed since
         self._typing_new = False
         self.name.setText(a.name)
         self.shoe.blockSignals(True)
@@ -203,12 +205,14 @@ class AthletesScreen(ReloadsWhenShown, QWidget):
             if self._editing_id is None:
                 a = self.ctx.storage.add_athlete(self.name.text(), **self._fields())
             else:
-                a = self.ctx.storage.update_athlete(self._editing_id, name=self.name.text().strip()
-                                                    or "?", **self._fields())
+                a = self.ctx.storage.update_athlete(
+                    self._editing_id, expected_version=self._editing_version,
+                    name=self.name.text().strip() or "?", **self._fields())
         except StorageError as exc:
             self.message.setText(str(exc))
             return
         self._editing_id = self._form_id = a.id
+        self._editing_version = a.version
         self._typing_new = False
         self.message.setText(f"Saved {a.name}.")
         if self.ctx.athlete is None or self.ctx.athlete.id == a.id:

@@ -57,6 +57,7 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         self.ctx = ctx
         self.trial: td.Trial | None = None
         self._pick: _Pick | None = None
+        self._wanted: int | None = None     # show_trial's pick, for the list being read
         self.list = QListWidget()
         self.list.setObjectName("trial-list")
         self.list.setFixedWidth(360)
@@ -67,6 +68,11 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         self.title = big_label("", 22)
         self.headline = big_label("", 40, colour=ACCENT)
         self.headline.setObjectName("headline")
+        self.verdict = QLabel("")
+        self.verdict.setObjectName("verdict")
+        self.verdict.setWordWrap(True)
+        self.verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.verdict.setStyleSheet("font-size: 16px;")
         self.stabilogram = _plot("Stabilogram (active part) with 95 % ellipse")
         self.reach = _plot("Reach polygon on the foot outline")
         self.scores = QTableWidget(0, 2)
@@ -87,6 +93,7 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         right = QVBoxLayout()
         right.addWidget(self.title)
         right.addWidget(self.headline)
+        right.addWidget(self.verdict)
         right.addLayout(plots, 3)
         right.addLayout(bottom, 2)
         lay = QHBoxLayout(self)
@@ -114,11 +121,14 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
             item = QListWidgetItem(td.list_text(t))
             item.setData(Qt.ItemDataRole.UserRole, t.id)
             self.list.addItem(item)
+        wanted, self._wanted = self._wanted, None
+        if wanted not in {t.id for t in trials}:
+            wanted = trials[-1].id if trials else None
         if trials:
-            self.list.setCurrentRow(0)
+            self.list.setCurrentRow(self._row_of(wanted))
         self.list.blockSignals(False)
         if trials:
-            self.select_trial(trials[-1].id, now=now)
+            self.select_trial(wanted, now=now)
         else:
             self._cancel_pick()
             self.trial = None
@@ -129,6 +139,23 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         self.title.setText(f"Could not read the results: {message}")
 
     # -- one trial
+    def show_trial(self, trial_id: int) -> None:
+        """Pick a trial in the list (another screen asked: a point of the progress plots). A
+        list still to be read picks it when it comes back from the worker."""
+        if self.stale or self.loading:
+            self._wanted = trial_id
+            self.refresh()
+            return
+        row = self._row_of(trial_id)
+        if row is None or row == self.list.currentRow():
+            self.select_trial(trial_id)
+        else:
+            self.list.setCurrentRow(row)
+
+    def _row_of(self, trial_id: int) -> int | None:
+        return next((row for row in range(self.list.count())
+                     if self.list.item(row).data(Qt.ItemDataRole.UserRole) == trial_id), None)
+
     def _on_pick(self, item, _prev=None) -> None:
         if item is not None:
             self.select_trial(item.data(Qt.ItemDataRole.UserRole))
@@ -177,7 +204,11 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         trial = self.trial = d.trial
         self.title.setText(td.trial_title(trial) + f"  —  {trial.started[:16].replace('T', ' ')}")
         rows = d.rows
-        self.headline.setText(f"{rows[0][0]}: {rows[0][1]}" if rows else trial.status)
+        scored = d.status == "completed" or bool(rows)
+        self.headline.setText(f"{rows[0][0]}: {rows[0][1]}" if rows else
+                              f"{d.status.capitalize()}: not scored")
+        self.headline.setStyleSheet(f"color: {ACCENT if scored else WARN};")
+        self.verdict.setText("\n".join(d.verdict))
         self.scores.setRowCount(len(rows))
         for i, (k, v) in enumerate(rows):
             self.scores.setItem(i, 0, QTableWidgetItem(k))
@@ -202,6 +233,8 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
             pi.plot(d.ellipse[:, 0], d.ellipse[:, 1], pen=pg.mkPen(ACCENT, width=3))
             pi.setTitle(f"Stabilogram · 95 % ellipse {d.sway.ellipse95_area_mm2:.0f} mm²",
                         size="13pt")
+        elif d.status == td.SENSOR_FAULT:
+            pi.setTitle("Stabilogram · through a sensor fault: not scored", size="13pt")
         else:
             pi.setTitle("Stabilogram (active part) with 95 % ellipse", size="13pt")
 

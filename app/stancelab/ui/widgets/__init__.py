@@ -4,6 +4,8 @@
 - :mod:`.board_canvas`: the board seen from above with the COP and its trail
 - :mod:`.load_strip`: total and corner loads over the last seconds
 - :mod:`.reloads`: the ReloadsWhenShown mixin of the screens that read the database
+- :mod:`.progress_plots`: headline scores across sessions per leg, with the MDC95 band
+  (import it from its module: only the Compare screen uses it)
 
 ``from stancelab.ui.widgets import X`` works for each of them.
 """

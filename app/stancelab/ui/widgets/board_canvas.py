@@ -166,6 +166,7 @@ class BoardCanvas(QGraphicsView):
         self._probe = None
         cache_static([board, *cells])
         self._span = (2 * w + 40, 2 * d + 40)
+        self._box: QRectF | None = None
         scene.setSceneRect(QRectF(-w - 400, -d - 400, 2 * w + 800, 2 * d + 800))
         self.scale(1, -1)  # +y (toes) up on the screen
 
@@ -189,9 +190,19 @@ class BoardCanvas(QGraphicsView):
     def zoom_to(self, span_mm: float) -> None:
         """Show a square of ``span_mm`` around the board centre (a foot fills the screen)."""
         self._span = (span_mm, span_mm)
+        self._box = None
+        self._fit()
+
+    def zoom_to_box(self, x0_mm: float, y0_mm: float, x1_mm: float, y1_mm: float) -> None:
+        """Show this rectangle of the board as large as the widget allows (the athlete view:
+        the foot and its targets fill the height)."""
+        self._box = QRectF(x0_mm, y0_mm, x1_mm - x0_mm, y1_mm - y0_mm)
         self._fit()
 
     def _fit(self) -> None:
+        if self._box is not None:
+            self.fitInView(self._box, Qt.AspectRatioMode.KeepAspectRatio)
+            return
         sw, sh = self._span
         self.fitInView(QRectF(-sw / 2, -sh / 2, sw, sh), Qt.AspectRatioMode.KeepAspectRatio)
 

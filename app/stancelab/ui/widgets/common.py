@@ -47,11 +47,13 @@ class ProgressRing(QWidget):
         return self._fraction
 
     def paintEvent(self, event) -> None:
-        side = min(self.width(), self.height()) - 16
+        full = min(self.width(), self.height()) - 4
+        width = max(full / 10, 6)
+        side = full - width              # the pen is centred on the circle: keep it inside
         rect = QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(QColor("#2a3038"), max(side / 9, 6))
+        pen = QPen(QColor("#2a3038"), width)
         p.setPen(pen)
         p.drawEllipse(rect)
         pen.setColor(QColor(OK if self._fraction >= 1 else ACCENT))
