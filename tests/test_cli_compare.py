@@ -23,3 +23,19 @@ def test_compare_output_is_in_a_stable_order():
     runs = [_compare(seed) for seed in ("1", "2", "3")]
     assert "reaction_time_s" in runs[0]          # the per-target rows are there
     assert runs[0] == runs[1] == runs[2]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`stancelab compare | head -1`: the pipe closes under the writer; the command stops
+    quietly (exit 141, like other Unix tools) instead of printing a BrokenPipeError."""
+    assert cli.main(["run-drill", "clock", "--leg", "left", "--athlete", "Pipe", "--simulate",
+                     "--fast"]) == 0
+    r_fd, w_fd = os.pipe()
+    os.close(r_fd)                               # the reader is gone before the first write
+    try:
+        r = subprocess.run([sys.executable, "-m", "stancelab", "compare", "--athlete", "Pipe"],
+                           stdout=w_fd, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(w_fd)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 141

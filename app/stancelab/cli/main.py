@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 
 from stancelab import __version__
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stancelab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `stancelab compare | head`: the reader left; stop quietly as other Unix tools do.
+        # stdout is pointed at /dev/null so the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as e:
         if e.errno == errno.ENOSPC:
             print("stancelab: error: the disk is full; free some space (the recording so far "

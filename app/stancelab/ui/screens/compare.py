@@ -77,33 +77,6 @@ def side_rows(a: Assessment, drill: str) -> list[dict]:
             for s in a.sides if s.drill == drill for r in s.rows]
 
 
-@dataclass
-class Comparison:
-    """One drill's left/right rows for ui/report.py (the PDF), from the assessment model."""
-
-    drill: str
-    rows: list[dict]                  # comparable rows; ``better`` is the verdict's side
-    trends: list[tuple[str, dict]]    # (leg, progress row) of the drill
-    missing: list[str]                # sides without a valid trial
-    polygons: dict                    # side -> reach polygon around the foot centre (clock)
-
-
-def comparison(storage, summaries, drill: str) -> Comparison:
-    """The PDF's view of the model (ui/report.py): its rows where both legs have a value,
-    ``better`` only where the verdict names a side."""
-    athlete_id = summaries[0].athlete_id if summaries else None
-    data = load_compare(storage, athlete_id)
-    rows = []
-    for r in side_rows(data.assessment, drill):
-        if r["asymmetry_pct"] is None:
-            continue
-        side = r["verdict"].split()[0] if r["verdict"].endswith(" better") else None
-        rows.append({**r, "better": side})
-    trends = [(p.leg, asdict(p)) for p in data.assessment.progress if p.drill == drill]
-    return Comparison(drill, rows, trends, missing_sides(data.assessment, drill),
-                      data.polygons)
-
-
 def _value(mean, sd, n: int, key: str) -> str:
     if mean is None:
         return "—"
