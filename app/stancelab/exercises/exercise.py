@@ -89,9 +89,8 @@ class Exercise(Drill):
 
     def active_step(self, j: int, t: float) -> None:
         c = self.cfg
-        i0 = int(np.searchsorted(self._t, t - c.detect.smooth_s, "left"))
         share = float(self._load[j]) / self._body_n
-        a = (float(self._load[i0:j + 1].mean()) / self._body_n - 1.0) * G
+        a = (self._smoothed_load(j) / self._body_n - 1.0) * G
         ended = self.detector.step(t, a, share)
         if self.detector.in_rep:
             self._last_activity = t
@@ -127,6 +126,17 @@ class Exercise(Drill):
             self._finish_set(t, f"ended after {c.idle_s:g} s without a rep: "
                                 f"{len(self.reps)} of {c.reps} reps")
 
+    def _smoothed_load(self, j: int) -> float:
+        """Mean load over the last smooth_s up to sample j; one cumulative sum per feed."""
+        if self._cum_of is not self._buf:
+            self._cum_of = self._buf
+            self._cum = np.concatenate([[0.0], np.cumsum(self._load)])
+            self._i0 = np.searchsorted(self._t, self._t - self.cfg.detect.smooth_s, "left")
+        i0 = int(self._i0[j])
+        return float((self._cum[j + 1] - self._cum[i0]) / (j + 1 - i0))
+
+    _cum_of = None
+
     def _emit_warning(self, t: float, text: str) -> None:
         from stancelab.drills.events import DrillWarning
 
@@ -153,6 +163,8 @@ class Exercise(Drill):
         return len(d.td.done) + (d.td.active_since is not None)
 
     def _set_metrics(self, t: float) -> dict:
+        if self.cfg.kind != "step-up":
+            scoring.classify_depth(self.reps, self.cfg.detect, final=True)
         return scoring.set_metrics(self.cfg.kind, self.reps, self.cfg.reps,
                                    self._touchdown_count(), t - (self.active_t0 or t))
 

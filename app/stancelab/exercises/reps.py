@@ -144,13 +144,16 @@ class MovementReps:
             return None
         rep = self.rep
         if st == "down":
-            if level:
-                self._last_level = t
-                rep.depth_m = 0.0
-            elif below and self._last_level > rep.start_s:
-                rep.start_s = self._last_level      # it stopped, then went down again
             if v < 0:
                 rep.depth_m += -v * dt
+            if level:
+                self._last_level = t
+                self._pre_m = 0.0
+            else:
+                self._pre_m += -v * dt
+                if below and self._last_level > rep.start_s:
+                    # it stopped, then went down again: the rep starts now
+                    rep.start_s, rep.depth_m = self._last_level, self._pre_m
             self._level_since = (self._level_since if self._level_since is not None else t) \
                 if abs(v) < thr / 2 else None
             if above:

@@ -84,9 +84,24 @@ def rep_metrics(kind: str, number: int, rep: RepTimes, block: Block, weight_n: f
     return out
 
 
-def classify_depth(reps: list[dict], cfg) -> None:
-    """Squat / RDL: a rep shallower than min_depth_mm, or than partial_fraction x the median of
-    the set's earlier counted reps (three or more), is a partial rep."""
+def classify_depth(reps: list[dict], cfg, final: bool = False) -> None:
+    """Squat / RDL: a rep shallower than min_depth_mm, or than partial_fraction x the reference
+    depth, is a partial rep. During the set the reference is the median of the earlier counted
+    reps (three or more); at the end of the set (``final``) every rep is judged again against
+    the median of all the set's reps without a touchdown, so a partial first rep is caught."""
+    if final:
+        for r in reps:
+            if r["outcome"] == "partial":
+                r["outcome"] = "counted"
+        all_d = [r["depth_mm"] for r in reps if r["outcome"] == "counted"
+                 and math.isfinite(r.get("depth_mm", NAN))]
+        ref = float(np.median(all_d)) if len(all_d) >= 3 else 0.0
+        for r in reps:
+            d = r.get("depth_mm", NAN)
+            if r["outcome"] == "counted" and math.isfinite(d) and \
+                    (d < cfg.min_depth_mm or d < cfg.partial_fraction * ref):
+                r["outcome"] = "partial"
+        return
     depths: list[float] = []
     for r in reps:
         d = r.get("depth_mm", NAN)

@@ -29,7 +29,7 @@ class RepSettings:
     settle_s: float = 0.3           # after a rep no new one starts for this long
     max_rep_s: float = 10.0         # a movement longer than this is not a rep
     min_depth_mm: float = 0.0       # squat / RDL: a coach's minimum COM drop (0: none)
-    partial_fraction: float = 0.5   # a rep shallower than this x the set's median is partial
+    partial_fraction: float = 0.65  # a rep shallower than this x the set's median is partial
     knee_drive_accel: float = 0.5   # RDL: upward COM acceleration of the knee drive, m/s^2
     touchdown_share: float = 0.8    # load below this share of body weight: the other foot is down
     touchdown_s: float = 0.1        # ...for this long

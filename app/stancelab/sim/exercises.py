@@ -221,8 +221,8 @@ class ExercisePilot(Autopilot):
         super()._handle(e)
         if isinstance(e, TrialStarted):
             s = e.settings
-            self._set = (s.get("kind", e.drill), e.leg, int(s.get("reps", 1)),
-                         float(s.get("hold_s", 2.0)))
+            self._set = (e.drill, e.leg, int(s.get("reps", 1)), float(s.get("hold_s", 2.0))) \
+                if e.drill in ("squat", "rdl", "step-up") else None
         elif isinstance(e, PhaseChanged) and e.phase == Phase.ACTIVE and self._set:
             now = e.t_s if self._board is None else max(e.t_s, self._board.board_time_s)
             if self._board is not None:
