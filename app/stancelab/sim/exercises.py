@@ -41,6 +41,7 @@ KNEE_DRIVE_M, KNEE_DRIVE_S = 0.04, 0.35
 PARTIAL_DEPTH = 0.4
 #: ML COP wobble during a rep, healthy leg: amplitude (mm) and frequency (Hz); x (1 + 2 w).
 WOBBLE_MM, WOBBLE_HZ, MEDIAL_DRIFT_MM = 5.0, 1.3, 4.0
+VERTICAL_BAND_HZ = (0.5, 3.0)
 #: Touchdown probability per rep's balance hold: base x (1 + 5 w) (as the single-leg model).
 TOUCHDOWN_PER_WEAKNESS = 5.0
 
@@ -80,6 +81,11 @@ class ExercisePerformer:
                  touchdown_rate: float = 0.0, bottom_touchdown_share: float = 0.0,
                  knee_drive_miss_rate: float = 0.0):
         self.athlete = athlete
+        # The COM's height is bounded, so its vertical acceleration has no power at 0 Hz: the
+        # athlete's vertical noise is band-passed 0.5-3 Hz (the default low-pass lets the
+        # integrated velocity wander by 4-5 cm/s, as large as a slow squat's). Set before the
+        # athlete's first sample: it applies to sway processes created from then on.
+        athlete.vertical_band = VERTICAL_BAND_HZ
         self.rng = np.random.default_rng(np.random.SeedSequence([seed, 14]))
         self.partial_rate = partial_rate
         self.touchdown_rate = touchdown_rate
