@@ -12,7 +12,13 @@ import errno
 import sys
 
 from stancelab import __version__
-from stancelab.cli import board_commands, data_commands, drill_commands, exercise_commands
+from stancelab.cli import (
+    board_commands,
+    data_commands,
+    drill_commands,
+    exercise_commands,
+    plan_commands,
+)
 from stancelab.cli.errors import UserError
 from stancelab.cli.sources import add_source_args
 
@@ -25,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_args(p, replay=True)   # the app replays a recording as its board too
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for commands in (board_commands, data_commands, drill_commands, exercise_commands):
+    for commands in (board_commands, data_commands, drill_commands, exercise_commands,
+                     plan_commands):
         commands.register(sub)
     return p
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from stancelab.drills.base import Drill, TrialSpec
-from stancelab.drills.events import Score
+from stancelab.drills.events import DrillWarning, Score
 from stancelab.exercises import scoring
 from stancelab.exercises.reps import MovementReps, RepTimes, StepUpReps
 from stancelab.exercises.settings import TITLES, ExerciseSettings, to_dict
@@ -138,8 +138,6 @@ class Exercise(Drill):
     _cum_of = None
 
     def _emit_warning(self, t: float, text: str) -> None:
-        from stancelab.drills.events import DrillWarning
-
         self._emit(DrillWarning(t_s=t, code="rep-not-counted", text=text))
 
     def _close_rep(self, rep: RepTimes, balance_end_s: float, t: float) -> None:

@@ -6,6 +6,7 @@ The package, by role:
                      SampleArrays) and StorageError
 * ``schema``         the tables as portable SQL, and the migrations
 * ``store``          Storage: athletes, calibrations, sessions, trials, summaries
+* ``plans``          the training plans and the plan sessions done (mixed into Storage)
 * ``samples``        SampleWriter (its own thread), the live-recording lock, reading samples
 * ``sqlite_backend`` the only module that knows the database is SQLite
 
@@ -13,6 +14,7 @@ Times are stored quantised to whole microseconds (the board clock's resolution) 
 export and import give back bit-identical numbers. docs/storage.md describes it all.
 """
 
+from stancelab.storage.plans import PlanRecord, PlanSessionRecord
 from stancelab.storage.records import (
     ERROR_KINDS,
     HEADLINE_KEYS,
@@ -35,9 +37,26 @@ from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S, SqliteBacke
 from stancelab.storage.store import Storage
 
 __all__ = [
-    "DEFAULT_BUSY_TIMEOUT_S", "DEFAULT_COMMIT_INTERVAL_S", "ERROR_KINDS", "HEADLINE_KEYS",
+    "DEFAULT_BUSY_TIMEOUT_S",
+    "DEFAULT_COMMIT_INTERVAL_S",
+    "ERROR_KINDS",
+    "HEADLINE_KEYS",
     "MIGRATIONS",
-    "TRIAL_STATUSES", "Athlete", "RecoveredTrial", "SampleArrays", "SampleWriter", "Session",
-    "SessionSummary", "SqliteBackend", "Storage", "StorageError", "Trial", "TrialSummary",
-    "headline_values", "now_iso", "quantise_us",
+    "TRIAL_STATUSES",
+    "Athlete",
+    "PlanRecord",
+    "PlanSessionRecord",
+    "RecoveredTrial",
+    "SampleArrays",
+    "SampleWriter",
+    "Session",
+    "SessionSummary",
+    "SqliteBackend",
+    "Storage",
+    "StorageError",
+    "Trial",
+    "TrialSummary",
+    "headline_values",
+    "now_iso",
+    "quantise_us",
 ]

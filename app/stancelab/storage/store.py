@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stancelab import __version__, paths
 from stancelab.storage import samples as _samples
+from stancelab.storage.plans import PlanTables
 from stancelab.storage.records import (
     Athlete,
     RecoveredTrial,
@@ -44,7 +45,7 @@ _TRIAL_COLS = ("id, session_id, drill, leg, condition, settings, status, reason,
 _TRIAL_COLS_T = ", ".join(f"t.{c.strip()}" for c in _TRIAL_COLS.split(","))
 
 
-class Storage:
+class Storage(PlanTables):
     """One open database. Thread-safe (one lock); open one per process, or several: see docs.
 
     ``Storage(path)`` opens (creating if new) the SQLite file at ``path``, by default the user's
