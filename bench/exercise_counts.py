@@ -25,7 +25,7 @@ def main() -> None:
     args = p.parse_args()
     for kind in ("squat", "rdl", "step-up"):
         exact = 0
-        right = total = 0
+        right = total = ok_sum = err_sum = bad_sum = 0
         for seed in range(args.seeds):
             ex, perf = run(kind, "left", reps=args.reps, seed=100 + seed)
             m = ex.results[0].metrics
@@ -39,8 +39,12 @@ def main() -> None:
                 kind != "step-up" and r.where == "hold")) for r in perf.truth)
             total += 1
             right += m["reps_counted"] == truth_ok
+            ok_sum += truth_ok
+            err_sum += abs(m["reps_counted"] - truth_ok)
+            bad_sum += len(perf.truth) - truth_ok
         print(f"{kind:8} clean sets counted exactly {exact}/{args.seeds}; imperfect sets "
-              f"with reps_counted = truth {right}/{total}")
+              f"with reps_counted = truth {right}/{total} (|counted - truth| summed: "
+              f"{err_sum} over {ok_sum} reps that count and {bad_sum} that do not)")
 
 
 if __name__ == "__main__":

@@ -25,3 +25,14 @@ def test_run_exercise_bad_reps_is_one_line(tmp_path, monkeypatch, capsys):
     rc = main(["run-exercise", "squat", "--leg", "left", "--reps", "0", "--simulate", "--fast"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "reps must be between 1 and 50" in err
+
+
+def test_exercise_sets_have_headline_numbers_in_the_summaries(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STANCELAB_DATA_DIR", str(tmp_path))
+    assert main(["run-exercise", "squat", "--leg", "right", "--reps", "2", "--sets", "1",
+                 "--athlete", "Ada", "--simulate", "--fast", "--seed", "4"]) == 0
+    capsys.readouterr()
+    with Storage(tmp_path / "stancelab.sqlite3") as store:
+        (t,) = store.trial_summaries()
+        assert t.drill == "squat" and t.headline["reps_planned"] == 2
+        assert t.headline["reps_counted"] == 2 and t.headline["time_under_load_s"] > 0
