@@ -62,13 +62,14 @@ class Exercise(Drill):
     def active_text(self, spec) -> str:
         c, other = self.cfg, OTHER[spec.leg]
         if c.kind == "squat":
-            return (f"Go: {c.reps} slow one-leg squats on your {spec.leg} leg, knee over the "
+            return (f"Go: {c.reps} x a slow one-leg squat on your {spec.leg} leg, knee over the "
                     f"foot; stand tall and hold {c.hold_s:g} s after each")
         if c.kind == "rdl":
-            return (f"Go: {c.reps} deadlifts on your {spec.leg} leg: hinge forward, come up and "
+            return (f"Go: {c.reps} x a deadlift on your {spec.leg} leg: hinge forward, come up and "
                     f"drive your {other} knee up; hold {c.hold_s:g} s after each")
         return (f"Go: step down beside the board, then step up onto your {spec.leg} foot, "
-                f"drive the {other} knee up and hold {c.hold_s:g} s; {c.reps} times")
+                f"drive the {other} knee up and hold {c.hold_s:g} s; {c.reps} "
+                f"time{'s' if c.reps != 1 else ''}")
 
     # ------------------------------------------------------------------ the set
     def active_start(self, j: int, t: float) -> None:
