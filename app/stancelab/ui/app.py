@@ -45,6 +45,7 @@ def build_window(ctx: AppContext) -> MainWindow:
     from stancelab.ui.screens.drills import DrillScreen
     from stancelab.ui.screens.export import ExportScreen
     from stancelab.ui.screens.live import LiveView
+    from stancelab.ui.screens.plan import PlanScreen
     from stancelab.ui.screens.results import ResultsScreen
 
     win = MainWindow(ctx.session)
@@ -54,6 +55,7 @@ def build_window(ctx: AppContext) -> MainWindow:
     win.add_screen("Results", ResultsScreen(ctx))
     win.add_screen("Compare", CompareScreen(ctx))
     win.add_screen("Athletes", AthletesScreen(ctx))
+    win.add_screen("Plan", PlanScreen(ctx))
     win.add_screen("Board", BoardScreen(ctx))
     win.add_screen("Export", ExportScreen(ctx))
     # ctx.foot_length_mm, not the athlete's field: an athlete made on the command line may
