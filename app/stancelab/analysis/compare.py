@@ -27,6 +27,9 @@ METRIC_DIRECTION: dict[str, str] = {
     "endpoint_excursion_pct": HIGHER, "max_excursion_mm": HIGHER, "max_excursion_pct": HIGHER,
     "directional_control_pct": HIGHER, "time_in_zone_s": HIGHER, "longest_hold_s": HIGHER,
     "edge_reach_score_pct": HIGHER, "weakest_max_excursion_pct": HIGHER,
+    # exercises (docs/exercises.md): frontal-plane control, balance after the reps, reps done
+    "ml_excursion_mm": LOWER, "ml_velocity_mm_s": LOWER, "balance_held_s": HIGHER,
+    "reps_counted": HIGHER, "rep_duration_cv_pct": LOWER,
 }
 # Deliberately without a direction: mean_frequency_hz, ellipse angle, mean position, n, fs.
 

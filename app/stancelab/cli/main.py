@@ -19,6 +19,8 @@ from stancelab.cli import (
     data_commands,
     db_commands,
     drill_commands,
+    exercise_commands,
+    plan_commands,
     report_command,
     serve_command,
 )
@@ -34,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_args(p, replay=True)   # the app replays a recording as its board too
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    for commands in (board_commands, data_commands, drill_commands, report_command,
-                     serve_command, db_commands):
+    db_commands,
+    drill_commands,
+    exercise_commands,
+    plan_commands,
+    report_command,
+    serve_command,
         commands.register(sub)
     return p
 

@@ -135,8 +135,9 @@ def _design(p: SwayParams) -> tuple[np.ndarray, np.ndarray]:
     return b / math.sqrt(float(np.sum(h * h))), a
 
 
-def _lowpass2(hz: float) -> tuple[np.ndarray, np.ndarray]:
-    b, a = sg.butter(2, hz / (GRID_HZ / 2))
+def _vertical_filter(lo_hz: float, hi_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    b, a = sg.butter(1, [lo_hz, hi_hz], "band", fs=GRID_HZ) if lo_hz else \
+        sg.butter(2, hi_hz, fs=GRID_HZ)
     h = sg.lfilter(b, a, np.r_[1.0, np.zeros(int(20 * GRID_HZ))])
     return b / math.sqrt(float(np.sum(h * h))), a
 
@@ -145,11 +146,10 @@ class _SwayProcess:
     """Unit-free sway of one condition: ML, AP COP offsets (mm) and vertical acceleration."""
 
     def __init__(self, ml: SwayParams, ap: SwayParams, vert_rms: float, scale: float,
-                 seed_seq: np.random.SeedSequence, freq: float = 1.0) -> None:
-        self.params = (ml, ap)
+                 seed_seq: np.random.SeedSequence, freq: float = 1.0, band=(0.0, 3.0)) -> None:
+        self.params, self.band = (ml, ap), band
         self.gains = [ml.sd_mm * scale, ap.sd_mm * scale, vert_rms * scale]
-        self.rng = np.random.default_rng(seed_seq)
-        self.seed_seq = seed_seq
+        self.rng, self.seed_seq = np.random.default_rng(seed_seq), seed_seq
         self.retune(freq)
 
     def retune(self, freq: float) -> None:
@@ -157,7 +157,7 @@ class _SwayProcess:
         self.freq = freq
         self.filters = [_design(replace(p, natural_hz=p.natural_hz * freq,
                                         effort_hz=p.effort_hz * freq)) for p in self.params]
-        self.filters.append(_lowpass2(3.0))
+        self.filters.append(_vertical_filter(*self.band))
         self.reset()
 
     def reset(self) -> None:
@@ -176,6 +176,7 @@ class _SwayProcess:
 
 class VirtualAthlete:
     """A person on the board; ``athlete(t_s)`` gives the four corner loads (a VirtualBoard load_fn)."""
+    vertical_band = (0.0, 3.0)   # Hz: low-pass (lo 0) or band-pass of the vertical COM noise
 
     def __init__(self, mass_kg: float = 70.0, foot_length_mm: float = 265.0, stance: str = "both",
                  weakness: dict[str, float] | None = None, eyes: str = "open", seed: int = 0,
@@ -441,7 +442,7 @@ class VirtualAthlete:
             else:
                 scale = 1.0 + self.weakness[stance]
             self._processes[key] = _SwayProcess(ml, ap, VERTICAL_RMS[cond], scale,
-                                                self._sway_seeds[key], freq)
+                                                self._sway_seeds[key], freq, self.vertical_band)
         return self._processes[key]
 
     def _generated_end_s(self) -> float:

@@ -6,6 +6,7 @@ The package, by role:
                      SampleArrays) and StorageError
 * ``schema``         the tables as portable SQL, and the migrations
 * ``store``          Storage: athletes, calibrations, sessions, trials, summaries
+* ``plans``          the training plans and the plan sessions done (mixed into Storage)
 * ``samples``        SampleWriter (its own thread), the live-recording lock, reading samples
 * ``sqlite_backend`` the only module that knows the database is SQLite
 * ``postgres_backend`` the only module that knows the database is PostgreSQL (a clinic's
@@ -20,6 +21,7 @@ export and import give back bit-identical numbers. docs/storage.md describes it 
 """
 
 from stancelab.storage.backends import DATABASE_URL_ENV, is_server_url, open_backend
+from stancelab.storage.plans import PlanRecord, PlanSessionRecord
 from stancelab.storage.records import (
     ERROR_KINDS,
     HEADLINE_KEYS,
@@ -50,6 +52,8 @@ __all__ = [
     "MIGRATIONS",
     "TRIAL_STATUSES",
     "Athlete",
+    "PlanRecord",
+    "PlanSessionRecord",
     "RecoveredTrial",
     "SampleArrays",
     "SampleWriter",

@@ -54,6 +54,10 @@ HEADLINE_KEYS: dict[str, tuple[str, ...]] = {
     "quiet": ("ellipse95_area_mm2", "mean_velocity_mm_s", "path_length_mm", "rms_mm",
               "left_pct", "right_pct"),
     "recording": ("samples", "lost_frames"),
+    # exercises (docs/exercises.md): one trial per set
+    **{kind: ("reps_counted", "reps_planned", "ml_excursion_mm", "ml_velocity_mm_s",
+              "balance_held_s", "time_under_load_s", "balance_total_s", "touchdowns")
+       for kind in ("squat", "rdl", "step-up")},
 }
 
 

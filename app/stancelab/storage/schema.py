@@ -123,11 +123,31 @@ _V3 = [
     _name_database,
 ]
 
+_V4 = [
+    # An athlete's programme (exercises/plan.py: PlanSpec as JSON) and the plan sessions done,
+    # each linked to the stored sessions it was recorded in (storage/plans.py).
+    """CREATE TABLE plans (
+        id {id},
+        athlete_id BIGINT NOT NULL REFERENCES athletes (id),
+        started TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created TEXT NOT NULL)""",
+    "CREATE INDEX plans_athlete ON plans (athlete_id)",
+    """CREATE TABLE plan_sessions (
+        plan_id BIGINT NOT NULL REFERENCES plans (id),
+        number INTEGER NOT NULL,
+        session_id BIGINT NOT NULL REFERENCES sessions (id),
+        done TEXT NOT NULL,
+        PRIMARY KEY (plan_id, number, session_id))""",
+]
+
 Step = str | Callable
 MIGRATIONS: list[tuple[int, str, list[Step]]] = [
     (1, "athletes, calibrations, sessions, trials, samples", _V1),
     (2, "trial sample counts and summary metrics", _V2),
     (3, "athlete row versions, session origins, database facts (clinic server)", _V3),
+    (4, "training plans and the plan sessions done", _V4),
 ]
 
 

@@ -20,6 +20,7 @@ from stancelab import __version__
 from stancelab.storage import samples as _samples
 from stancelab.storage import spool as _spool
 from stancelab.storage.backends import open_backend
+from stancelab.storage.plans import PlanTables
 from stancelab.storage.records import (
     Athlete,
     RecoveredTrial,
@@ -46,7 +47,7 @@ _TRIAL_COLS = ("id, session_id, drill, leg, condition, settings, status, reason,
 _TRIAL_COLS_T = ", ".join(f"t.{c.strip()}" for c in _TRIAL_COLS.split(","))
 
 
-class Storage:
+class Storage(PlanTables):
     """One open database. Thread-safe (one lock); open one per process, or several: see docs.
 
     ``Storage(path)`` opens (creating if new) the SQLite file at ``path``; ``Storage(url)`` with

@@ -48,6 +48,7 @@ def build_window(ctx: AppContext) -> MainWindow:
     from stancelab.ui.screens.drills import DrillScreen
     from stancelab.ui.screens.export import ExportScreen
     from stancelab.ui.screens.live import LiveView
+    from stancelab.ui.screens.plan import PlanScreen
     from stancelab.ui.screens.results import ResultsScreen
 
     win = MainWindow(ctx.session)
@@ -57,6 +58,7 @@ def build_window(ctx: AppContext) -> MainWindow:
     win.add_screen("Results", ResultsScreen(ctx))
     win.add_screen("Compare", CompareScreen(ctx))
     win.add_screen("Athletes", AthletesScreen(ctx))
+    win.add_screen("Plan", PlanScreen(ctx))
     win.add_screen("Board", BoardScreen(ctx))
     win.add_screen("Export", ExportScreen(ctx))
     # A point of Compare's progress plots opens that session's trial in Results.

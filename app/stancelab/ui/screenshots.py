@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SCREENS = ("Live", "Drills", "Results", "Compare", "Athletes", "Board", "Export")
+SCREENS = ("Live", "Drills", "Results", "Compare", "Athletes", "Plan", "Board", "Export")
 
 
 def _pump(app, until, timeout_s: float = 120.0) -> None:
@@ -91,6 +91,9 @@ def make_screenshots(out: Path) -> list[Path]:
             res.list.setCurrentRow(res.list.count() - 1)  # the first clock trial
         if name == "Compare":
             win.screens["Compare"].set_kind("clock")
+        if name == "Plan":
+            _plan_in_week_two(ctx)
+            win.screens["Plan"].refresh()
         _pump(app, lambda: not ctx.worker.running)
         shot(name)
         if name == "Compare":
@@ -141,6 +144,18 @@ def athlete_shots(app, drills, out: Path) -> list[Path]:
     grab("single-leg-trial-score")
     drills.escape()
     return files
+
+
+def _plan_in_week_two(ctx) -> None:
+    """The default plan, its baseline and week 1 done (in the session the drills were stored
+    in), so the Plan screen shows adherence and today's session."""
+    from stancelab.exercises.plan import default_plan
+
+    a = ctx.athlete
+    plan = ctx.storage.start_plan(a.id, default_plan().to_dict())
+    sid = ctx.storage.sessions(a.id)[-1].id
+    for number in range(4):
+        ctx.storage.mark_plan_session(plan.id, number, [sid])
 
 
 def main(argv=None) -> int:
