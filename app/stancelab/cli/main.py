@@ -36,12 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_source_args(p, replay=True)   # the app replays a recording as its board too
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    db_commands,
-    drill_commands,
-    exercise_commands,
-    plan_commands,
-    report_command,
-    serve_command,
+    for commands in (board_commands, data_commands, drill_commands, exercise_commands,
+                     plan_commands, report_command, serve_command, db_commands):
         commands.register(sub)
     return p
 
