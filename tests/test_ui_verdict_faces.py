@@ -154,3 +154,32 @@ def test_progress_plots_mark_baseline_reassessment_and_mdc_and_a_click_opens_the
     _click(qtbot, plots, plots.points[("time_held_s", "right", cond)], 1)
     qtbot.waitUntil(lambda: res.trial is not None and res.trial.session_id == latest
                     and res.trial.leg == "right" and not res.picking, timeout=20_000)
+
+
+def test_the_other_faces_do_not_call_a_faulty_trial_completed(qtbot, capsys, tmp_path,
+                                                               app_window):
+    """`stancelab sessions`, the summary CSV and the Athletes screen's count of scored trials
+    read the same status as Compare and Results."""
+    import pandas as pd
+
+    data = verdict_rows.record_athlete()
+    faulty_session = data["sessions"][1]
+    assert cli.main(["sessions", "--athlete", "W"]) == 0
+    listing = capsys.readouterr().out
+    for t in data["faulty"]:
+        line = next(x for x in listing.splitlines() if x.strip().startswith(f"trial {t} "))
+        assert "sensor fault" in line and "completed" not in line, line
+    summary = tmp_path / "s.csv"
+    assert cli.main(["export", "--session", str(faulty_session), "--out", str(tmp_path / "r.csv"),
+                     "--summary", str(summary)]) == 0
+    rows = pd.read_csv(summary, comment="#")
+    n_faulty = len(data["faulty"])
+    assert (rows["status"] == "sensor fault").sum() == n_faulty
+    assert (rows["status"] == "completed").sum() == 4 - n_faulty
+    ctx, win = app_window
+    scr = win.show_screen("Athletes")
+    scr._load(data["athlete_id"])
+    qtbot.waitUntil(lambda: scr.history.rowCount() == 2, timeout=10_000)
+    texts = [" ".join(scr.history.item(r, c).text() for c in range(scr.history.columnCount())
+                      if scr.history.item(r, c)) for r in range(2)]
+    assert any(f"{4 - n_faulty}/4" in t for t in texts), texts

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
+from stancelab.analysis.assessment import shown_status
 from stancelab.cli.errors import UserError
 from stancelab.cli.sources import add_source_args, open_source
 from stancelab.cli.store import open_store
@@ -156,7 +157,8 @@ def cmd_sessions(args) -> int:
     for s in sessions:
         lines.append(f"session {s.id}  {s.started}  {s.athlete_name or '-'}  {s.source_kind}"
                      f"  board {s.board_id if s.board_id is None else format(s.board_id, '08x')}")
-        lines += [f"  trial {t.id}  {t.drill}  {t.leg or ''}  {t.condition or ''}  {t.status}"
+        lines += [f"  trial {t.id}  {t.drill}  {t.leg or ''}  {t.condition or ''}  "
+                  f"{shown_status(t.status, t.reason)}"
                   f"  {t.sample_count} samples" + (f"  ({t.reason})" if t.reason else "")
                   for t in trials.get(s.id, ())]
     if lines:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from stancelab import __version__
+from stancelab.analysis.assessment import shown_status
 from stancelab.board.sample_arrays import SampleArrays
 from stancelab.files import csv_bytes
 from stancelab.files.csv_format import (
@@ -197,7 +198,9 @@ def write_summary_csv(path: str | Path, trials: Sequence, sample_counts: Sequenc
     rows = []
     for number, (t, n) in enumerate(zip(trials, sample_counts), 1):
         row = {"trial": number, "drill": t.drill, "leg": t.leg, "condition": t.condition,
-               "status": t.status, "reason": t.reason, "started": t.started, "ended": t.ended,
+               # "sensor fault", not "completed", for a trial recorded through a dead cell
+               "status": shown_status(t.status, t.reason, t.metrics), "reason": t.reason,
+               "started": t.started, "ended": t.ended,
                "samples": n}
         metrics: dict = {}
         _flatten("", t.metrics, metrics)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stancelab.analysis.assessment import shown_status
 from stancelab.geometry import foot_length_from_eu_size
 from stancelab.storage import Athlete, SessionSummary, StorageError
 from stancelab.ui.widgets import ReloadsWhenShown
@@ -120,8 +121,9 @@ class AthletesScreen(ReloadsWhenShown, QWidget):
         st = self.ctx.storage
         if focus_id is None:
             return AthletesView(st.athletes(), current_id, None, [], Counter())
+        # Scored trials only: one recorded through a sensor fault is not "completed" here either.
         done = Counter(t.session_id for t in st.trial_summaries(focus_id)
-                       if t.status == "completed")
+                       if shown_status(t.status, t.reason) == "completed")
         return AthletesView(st.athletes(), current_id, focus_id,
                             st.session_summaries(focus_id), done)
 
