@@ -1,5 +1,6 @@
 """One verdict on every face: the same stored trials through `stancelab compare --json`, the
-Compare screen (real widgets, offscreen) and Results give identical left/right rows, and a
+Compare screen (real widgets, offscreen), the PDF writer (read back with poppler) and Results
+give identical left/right rows, and a
 trial recorded through a dead cell shows its fault everywhere and is not scored."""
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _compare_screen(qtbot, ctx, win):
 
 
 def test_cli_json_and_compare_screen_show_identical_rows_and_the_fault(qtbot, capsys,
-                                                                       app_window):
+                                                                       app_window, tmp_path):
     data = verdict_rows.record_athlete()
     assert data["faulty"], "the dead cell must have hit a trial"
     doc = _compare_json(capsys)
@@ -78,6 +79,10 @@ def test_cli_json_and_compare_screen_show_identical_rows_and_the_fault(qtbot, ca
     assert f"trial {data['faulty'][0]} (session {data['sessions'][1]}, single-leg, left) " \
         "sensor fault: recorded through a sensor fault" in text
 
+    # the PDF writer, same stored trials: every `compare --json` row once, as printed, and the
+    # faulty trials in its data-quality section with their reason
+    _check_pdf(doc, data, tmp_path)
+
     # Results: listed as "sensor fault", the fault shown, no scores, no "no problems"
     res = win.screens["Results"]
     res.show_trial(data["faulty"][0])
@@ -91,6 +96,32 @@ def test_cli_json_and_compare_screen_show_identical_rows_and_the_fault(qtbot, ca
     assert "not scored" in flags and "No data-quality problems found" not in flags
     assert "Not scored (sensor fault)" in res.verdict.text()
     assert res.scores.rowCount() == 0
+
+
+def _check_pdf(doc: dict, data: dict, tmp_path) -> None:
+    import re
+    import subprocess
+
+    from stancelab import report
+    from stancelab.report.text import row_cells
+    from stancelab.storage import Storage
+
+    out = tmp_path / "w.pdf"
+    with Storage() as store:
+        report.write_report(out, report.gather(store, store.athlete(data["athlete_id"])))
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    lines = [re.sub(r"\s+", "", line) for line in text.splitlines()]
+    rows = doc["drills"]["single-leg"]["rows"]
+    assert rows
+    for row in rows:
+        cells = re.sub(r"\s+", "", "".join(row_cells(row)))
+        assert sum(line.startswith(cells) for line in lines) == 1, (row["metric"], cells)
+    flat = re.sub(r"\s+", " ", text)
+    for e in doc["excluded"]:
+        if e["trial_id"] in data["faulty"]:
+            assert f"Trial {e['trial_id']} (session {e['session_id']}" in flat
+            assert "recorded through a sensor fault" in flat
 
 
 def test_results_headline_reads_the_model_for_a_scored_trial(qtbot, app_window):
