@@ -207,7 +207,7 @@ def test_the_other_faces_do_not_call_a_faulty_trial_completed(qtbot, capsys, tmp
     n_faulty = len(data["faulty"])
     assert (rows["status"] == "sensor fault").sum() == n_faulty
     assert (rows["status"] == "completed").sum() == 4 - n_faulty
-    ctx, win = app_window
+    _ctx, win = app_window
     scr = win.show_screen("Athletes")
     scr._load(data["athlete_id"])
     qtbot.waitUntil(lambda: scr.history.rowCount() == 2, timeout=10_000)
