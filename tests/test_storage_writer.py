@@ -59,13 +59,17 @@ def test_a_pause_in_the_stream_is_committed_by_the_thread(db):
     with Storage(path) as store, Storage(path) as other:
         _, trial = new_trial(store)
         w = store.sample_writer(trial.id, commit_interval_s=0.2)
-        w.extend(make_samples(0, 3))     # then nothing: no extend, no tick
-        deadline = time.monotonic() + 30
-        while other.sample_count(trial.id) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert other.sample_count(trial.id) == 3 == w.committed
-        assert other.trial_summaries()[0].sample_count == 3
-        w.close()
+        try:
+            w.extend(make_samples(0, 3))     # then nothing: no extend, no tick
+            deadline = time.monotonic() + 30
+            # The thread counts a commit just after it lands: wait for both to be seen.
+            while (other.sample_count(trial.id) < 3 or w.committed < 3) and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert other.sample_count(trial.id) == 3 == w.committed
+            assert other.trial_summaries()[0].sample_count == 3
+        finally:
+            w.close()   # a failure here must not leave the thread running into later tests
 
 
 def test_extend_does_not_wait_for_another_programs_write_lock(db):
