@@ -16,7 +16,8 @@ def register(sub) -> None:
     dbsub = sp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     mp = dbsub.add_parser(
         "migrate", help="copy this laptop's SQLite database to a PostgreSQL server "
-                        "(athletes, calibrations, sessions, trials, samples); safe to repeat")
+                        "(athletes, calibrations, sessions, trials, samples, training plans); safe to "
+                        "repeat")
     mp.add_argument("--to", metavar="URL", required=True,
                     help="the server, e.g. postgresql://coach@db.clinic.example/stancelab "
                          "(the password goes in ~/.pgpass, never in the URL)")
@@ -82,7 +83,7 @@ def cmd_migrate(args) -> int:
     from stancelab import paths
     from stancelab.storage import StorageError, is_server_url
     from stancelab.storage.backends import has_password
-    from stancelab.storage.server_copy import copy_database, count_rows
+    from stancelab.storage.server_copy import check_covered, copy_database, count_rows
 
     if not is_server_url(args.to):
         raise UserError(f"--to must be a postgresql:// URL, not {args.to!r}")
@@ -93,6 +94,11 @@ def cmd_migrate(args) -> int:
         raise UserError(f"no database file {source}; name the laptop's stancelab.sqlite3 "
                         f"with --from")
     src = open_store(source)
+    try:
+        check_covered(src)       # said before the server is touched
+    except StorageError as e:
+        src.close()
+        raise UserError(str(e)) from None
     dst = open_store(args.to)
     where = dst.backend.location
     if has_password(args.to):
@@ -119,7 +125,12 @@ def cmd_migrate(args) -> int:
         dst.close()
     print(f"{report.sessions_copied} sessions copied ({report.samples_copied:,} samples), "
           f"{report.sessions_already_there} already on the server; athletes: "
-          f"{report.athletes_added} added, {report.athletes_matched} matched by name.")
+          f"{report.athletes_added} added, {report.athletes_matched} matched by name; "
+          f"{report.plans_copied} training plans copied, {report.plans_already_there} "
+          f"already there.")
+    if report.plans_ended:
+        print(f"note: {', '.join(report.plans_ended)} already had an active plan on the "
+              f"server; it stays active and this laptop's plan was copied as ended.")
     if report.skipped_recording:
         print(f"note: trials {report.skipped_recording} were still marked as recording on "
               f"this laptop and were copied as they are.")
