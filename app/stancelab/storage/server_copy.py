@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from stancelab.storage.records import StorageError
 from stancelab.storage.samples import SAMPLE_COLUMNS
 
-
 #: Every table of the schema and its columns, as the copy handles them. Columns not copied
 #: are the server's own (ids it assigns, row versions it counts); the two tables not copied
 #: describe the database itself, and each database keeps its own.
