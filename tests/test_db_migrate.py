@@ -144,7 +144,7 @@ def test_migrate_refuses_data_it_does_not_know(pg_db, capsys, sql, named):
     con.execute(sql)
     con.commit()
     con.close()
-    code, out, err = run(capsys, "db", "migrate", "--to", pg_db.target)
+    code, _, err = run(capsys, "db", "migrate", "--to", pg_db.target)
     assert code == 2 and named in err and "nothing was copied" in err
     assert "Update StanceLab" in err and "Traceback" not in err
     with Storage(pg_db.target) as server:

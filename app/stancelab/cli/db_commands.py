@@ -34,47 +34,31 @@ def register(sub) -> None:
 
 def cmd_use(args) -> int:
     from stancelab.storage import StorageError
-    from stancelab.storage.backends import save_url
+    from stancelab.storage.backends import is_server_url
+    from stancelab.storage.station_setting import use_server
 
-    if args.target == "local":
-        save_url(None)
-        print("This station now uses its own database file.")
-        return 0
-    from stancelab.storage.backends import has_password, is_server_url
-
-    if not is_server_url(args.target):
-        raise UserError(f"give a postgresql:// URL or 'local', not {args.target!r}")
-    if has_password(args.target):
-        raise UserError("the URL holds a password; StanceLab does not keep passwords. Put it "
-                        "in ~/.pgpass (or a service file) and give the URL without it")
-    store = open_store(args.target)    # reachable, schema current: said now, not later
-    where = store.backend.location
-    store.close()
+    target = None if args.target == "local" else args.target
+    if target is not None and not is_server_url(target):
+        raise UserError(f"give a postgresql:// URL or 'local', not {target!r}")
     try:
-        save_url(args.target)
+        where = use_server(target)        # reachable, schema current: said now, not later
     except StorageError as e:
-        raise UserError(str(e)) from None
-    print(f"This station now uses {where}.")
+        raise UserError(str(e).rstrip(".")) from None
+    if target is None:
+        print("This station now uses its own database file.")
+    else:
+        print(f"This station now uses {where}.")
     return 0
 
 
 def cmd_show(args) -> int:
-    import os
+    from stancelab.storage import StorageError
+    from stancelab.storage.station_setting import setting_said
 
-    from stancelab.storage import DATABASE_URL_ENV, StorageError, open_backend
-    from stancelab.storage.backends import configured_target, saved_url, setting_path
-
-    target = configured_target()
     try:
-        where = open_backend(target).location     # names it; does not connect
+        where, why = setting_said()
     except StorageError as e:
         raise UserError(str(e)) from None
-    if os.environ.get(DATABASE_URL_ENV, "").strip():
-        why = f"from {DATABASE_URL_ENV}"
-    elif saved_url():
-        why = f"set with `stancelab db use` ({setting_path()})"
-    else:
-        why = "this station's own file (no server set)"
     print(f"{where}  ({why})")
     return 0
 
