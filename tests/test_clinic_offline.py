@@ -127,3 +127,44 @@ def test_an_end_on_a_reachable_server_is_written_at_once(db):
         got = store.trial(t.id)
     assert (got.status, got.reason, got.metrics) == ("aborted", "stopped", {"samples": 0})
     assert not spools()
+
+
+def test_a_drill_whose_server_goes_away_ends_and_arrives(pg_server, pg_db, caplog):
+    """The drill runner's path (the app's Drills screen, `stancelab run-drill`): a quiet-stance
+    trial whose server dies soon after it started ends completed, and reaches the server."""
+    from stancelab.drills import settings as drill_settings
+    from stancelab.drills.quiet import QuietStance
+    from stancelab.station.drill_run import DrillRun
+
+    cluster = cluster_of(pg_server)
+    caplog.set_level(logging.WARNING, logger="stancelab.storage")
+    calls = []
+
+    def on_events(events):
+        calls.append(len(events))
+        if len(calls) == 10:
+            cluster.stop("immediate")
+
+    with Storage(pg_db.target) as store:
+        src = SimulatedBoard(realtime=False, seed=2)
+        src.open()
+        athlete = store.get_or_add_athlete("Drill offline")
+        drill = QuietStance.from_settings(drill_settings.for_athlete("quiet", {},
+                                                                    duration_s=5.0))
+        run = DrillRun(store, src, drill, athlete.id, realtime=False, on_events=on_events)
+        try:
+            run.run()
+            assert len(calls) >= 10, "the server was never stopped"
+            assert run.status == FINISHED
+            (result,) = run.results
+            assert result.status == "completed"
+            (trial_id,) = run.runner.trial_ids.values()
+            assert store.pending_spools.waiting == [trial_id]
+        finally:
+            cluster.start()
+        assert wait_until(lambda: not store.pending_spools.waiting), "the spool never moved"
+        trial = store.trial(trial_id)
+        n = store.sample_count(trial_id)
+    assert trial.status == "completed" and trial.metrics["duration_s"] == pytest.approx(
+        result.metrics["duration_s"])
+    assert n == run.runner.samples_written > 0 and not spools()
