@@ -28,6 +28,14 @@ def laptop():
                 store.insert_samples(t.id, SampleArrays.from_samples(make_samples(k * 1000, n)))
                 store.update_metrics(t.id, metrics)
                 store.finish_trial(t.id)
+        # Ada's first plan (ended), her second (active, two plan sessions done), Bo's.
+        first = store.start_plan(ada.id, {"weeks": 4, "note": "first"}, "2026-01-01")
+        second = store.start_plan(ada.id, {"weeks": 4, "note": "second"}, "2026-02-01")
+        ada_sessions = [s.id for s in store.sessions(ada.id)]
+        store.mark_plan_session(second.id, 1, ada_sessions[:1], "2026-02-02T10:00:00")
+        store.mark_plan_session(second.id, 2, ada_sessions, "2026-02-04T10:00:00")
+        store.start_plan(bo.id, {"weeks": 2}, "2026-03-01")
+        assert store.plan(first.id).status == "ended"
         return store.path
 
 
@@ -46,8 +54,9 @@ def test_migrate_copies_everything_and_again_copies_nothing(pg_db, capsys):
     assert code == 0, err
     assert "Copying" in err and "samples" in err        # the progress line
     assert "3 sessions copied (640 samples), 0 already on the server" in out
-    assert "athletes: 1 added, 1 matched by name" in out
-    for table in ("athletes", "calibrations", "sessions", "trials", "trial_metrics", "samples"):
+    assert "athletes: 1 added, 1 matched by name; 3 training plans copied, 0 already" in out
+    for table in ("athletes", "calibrations", "sessions", "trials", "trial_metrics", "samples",
+                  "plans", "plan_sessions"):
         assert any(line.startswith(table) and line.endswith("ok") for line in out.splitlines())
     assert "Check passed" in out
     with Storage(path) as local, Storage(pg_db.target) as server:
@@ -66,13 +75,80 @@ def test_migrate_copies_everything_and_again_copies_nothing(pg_db, capsys):
                                                                       b.metrics, b.settings)
                 assert server.read_samples(b.id).equals(local.read_samples(a.id))
         assert server.trial_summaries(ada.id)[0].headline["3 o'clock max_excursion_pct"] == 80.0
+        # The plans: Ada's active one with its plan sessions pointing at the server's copies.
+        plan = server.active_plan(ada.id)
+        assert plan.spec == {"weeks": 4, "note": "second"} and plan.started == "2026-02-01"
+        server_ids = {s.started: s.id for s in copied}
+        local_ids = {s.id: s.started for s in local.sessions()}
+        mine = local.active_plan(local.find_athlete("Ada").id)
+        assert [(p.number, p.session_id, p.done) for p in server.plan_sessions(plan.id)] == [
+            (p.number, server_ids[local_ids[p.session_id]], p.done)
+            for p in local.plan_sessions(mine.id)]
+        assert len(server.plan_sessions(plan.id)) == 3
+        assert server.active_plan(server.find_athlete("Bo").id).spec == {"weeks": 2}
         before = server._q("SELECT COUNT(*) FROM samples")
+        plans_before = server._q("SELECT COUNT(*) FROM plans")
     code, out, _ = run(capsys, "db", "migrate", "--to", pg_db.target)
     assert code == 0
     assert "0 sessions copied (0 samples), 3 already on the server" in out
+    assert "0 training plans copied, 3 already there" in out and "Check passed" in out
     with Storage(pg_db.target) as server:
         assert server._q("SELECT COUNT(*) FROM samples") == before
+        assert server._q("SELECT COUNT(*) FROM plans") == plans_before
+        assert server._q("SELECT COUNT(*) FROM plan_sessions") == [(3,)]
         assert len(server.sessions()) == 4
+
+
+def test_an_athlete_with_a_plan_on_the_server_keeps_it_active(pg_db, capsys):
+    laptop()
+    with Storage(pg_db.target) as server:
+        bo = server.add_athlete("bo")
+        server.start_plan(bo.id, {"weeks": 6, "set": "at the clinic"}, "2026-03-05")
+    code, out, _ = run(capsys, "db", "migrate", "--to", pg_db.target)
+    assert code == 0 and "bo already had an active plan on the server" in out
+    assert "Check passed" in out
+    with Storage(pg_db.target) as server:
+        bo = server.find_athlete("Bo")
+        assert server.active_plan(bo.id).spec == {"weeks": 6, "set": "at the clinic"}
+        assert sorted(s for (s,) in server._q("SELECT status FROM plans WHERE athlete_id = ?",
+                                               (bo.id,))) == ["active", "ended"]
+
+
+def test_every_table_and_column_of_the_schema_is_one_the_copy_handles(tmp_path):
+    """The next schema change cannot forget `db migrate`: a table or column of a new database
+    that server_copy.HANDLED does not name fails here (and the command refuses it)."""
+    import sqlite3
+
+    Storage(tmp_path / "new.sqlite3").close()
+    con = sqlite3.connect(tmp_path / "new.sqlite3")
+    found = {t: tuple(c for (c,) in con.execute("SELECT name FROM pragma_table_info(?)", (t,)))
+             for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                     "AND name NOT LIKE 'sqlite_%'")}
+    con.close()
+    assert set(found) == set(server_copy.HANDLED), (
+        "a table is new or gone: teach storage/server_copy.py to copy it (and HANDLED)")
+    for table, cols in found.items():
+        assert set(cols) == set(server_copy.HANDLED[table]), (
+            f"{table}'s columns changed: teach storage/server_copy.py to copy them")
+
+
+@pytest.mark.parametrize("sql, named", [
+    ("CREATE TABLE exercise_notes (id INTEGER PRIMARY KEY, text TEXT)", "table exercise_notes"),
+    ("ALTER TABLE trials ADD COLUMN coach_rating INTEGER", "trials.coach_rating"),
+])
+def test_migrate_refuses_data_it_does_not_know(pg_db, capsys, sql, named):
+    import sqlite3
+
+    path = laptop()
+    con = sqlite3.connect(path)
+    con.execute(sql)
+    con.commit()
+    con.close()
+    code, _, err = run(capsys, "db", "migrate", "--to", pg_db.target)
+    assert code == 2 and named in err and "nothing was copied" in err
+    assert "Update StanceLab" in err and "Traceback" not in err
+    with Storage(pg_db.target) as server:
+        assert server.sessions() == [] and server.athletes() == []
 
 
 def test_a_copy_cut_off_keeps_whole_sessions_and_goes_on(pg_db, capsys, monkeypatch):

@@ -16,7 +16,8 @@ def register(sub) -> None:
     dbsub = sp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     mp = dbsub.add_parser(
         "migrate", help="copy this laptop's SQLite database to a PostgreSQL server "
-                        "(athletes, calibrations, sessions, trials, samples); safe to repeat")
+                        "(athletes, calibrations, sessions, trials, samples, training plans); safe to "
+                        "repeat")
     mp.add_argument("--to", metavar="URL", required=True,
                     help="the server, e.g. postgresql://coach@db.clinic.example/stancelab "
                          "(the password goes in ~/.pgpass, never in the URL)")
@@ -33,47 +34,31 @@ def register(sub) -> None:
 
 def cmd_use(args) -> int:
     from stancelab.storage import StorageError
-    from stancelab.storage.backends import save_url
+    from stancelab.storage.backends import is_server_url
+    from stancelab.storage.station_setting import use_server
 
-    if args.target == "local":
-        save_url(None)
-        print("This station now uses its own database file.")
-        return 0
-    from stancelab.storage.backends import has_password, is_server_url
-
-    if not is_server_url(args.target):
-        raise UserError(f"give a postgresql:// URL or 'local', not {args.target!r}")
-    if has_password(args.target):
-        raise UserError("the URL holds a password; StanceLab does not keep passwords. Put it "
-                        "in ~/.pgpass (or a service file) and give the URL without it")
-    store = open_store(args.target)    # reachable, schema current: said now, not later
-    where = store.backend.location
-    store.close()
+    target = None if args.target == "local" else args.target
+    if target is not None and not is_server_url(target):
+        raise UserError(f"give a postgresql:// URL or 'local', not {target!r}")
     try:
-        save_url(args.target)
+        where = use_server(target)        # reachable, schema current: said now, not later
     except StorageError as e:
-        raise UserError(str(e)) from None
-    print(f"This station now uses {where}.")
+        raise UserError(str(e).rstrip(".")) from None
+    if target is None:
+        print("This station now uses its own database file.")
+    else:
+        print(f"This station now uses {where}.")
     return 0
 
 
 def cmd_show(args) -> int:
-    import os
+    from stancelab.storage import StorageError
+    from stancelab.storage.station_setting import setting_said
 
-    from stancelab.storage import DATABASE_URL_ENV, StorageError, open_backend
-    from stancelab.storage.backends import configured_target, saved_url, setting_path
-
-    target = configured_target()
     try:
-        where = open_backend(target).location     # names it; does not connect
+        where, why = setting_said()
     except StorageError as e:
         raise UserError(str(e)) from None
-    if os.environ.get(DATABASE_URL_ENV, "").strip():
-        why = f"from {DATABASE_URL_ENV}"
-    elif saved_url():
-        why = f"set with `stancelab db use` ({setting_path()})"
-    else:
-        why = "this station's own file (no server set)"
     print(f"{where}  ({why})")
     return 0
 
@@ -82,7 +67,7 @@ def cmd_migrate(args) -> int:
     from stancelab import paths
     from stancelab.storage import StorageError, is_server_url
     from stancelab.storage.backends import has_password
-    from stancelab.storage.server_copy import copy_database, count_rows
+    from stancelab.storage.server_copy import check_covered, copy_database, count_rows
 
     if not is_server_url(args.to):
         raise UserError(f"--to must be a postgresql:// URL, not {args.to!r}")
@@ -93,6 +78,11 @@ def cmd_migrate(args) -> int:
         raise UserError(f"no database file {source}; name the laptop's stancelab.sqlite3 "
                         f"with --from")
     src = open_store(source)
+    try:
+        check_covered(src)       # said before the server is touched
+    except StorageError as e:
+        src.close()
+        raise UserError(str(e)) from None
     dst = open_store(args.to)
     where = dst.backend.location
     if has_password(args.to):
@@ -119,7 +109,12 @@ def cmd_migrate(args) -> int:
         dst.close()
     print(f"{report.sessions_copied} sessions copied ({report.samples_copied:,} samples), "
           f"{report.sessions_already_there} already on the server; athletes: "
-          f"{report.athletes_added} added, {report.athletes_matched} matched by name.")
+          f"{report.athletes_added} added, {report.athletes_matched} matched by name; "
+          f"{report.plans_copied} training plans copied, {report.plans_already_there} "
+          f"already there.")
+    if report.plans_ended:
+        print(f"note: {', '.join(report.plans_ended)} already had an active plan on the "
+              f"server; it stays active and this laptop's plan was copied as ended.")
     if report.skipped_recording:
         print(f"note: trials {report.skipped_recording} were still marked as recording on "
               f"this laptop and were copied as they are.")

@@ -207,9 +207,8 @@ class DrillRunner:
                     r.metrics, r.reason = {**metrics, **flags}, reason
                 metrics.update(flags)
                 self.commit_pending()
-                with self.store.transaction():
-                    self.store.update_metrics(tid, metrics)
-                    self.store.finish_trial(tid, r.status, reason)
+                # On a server that went away, the end waits in the spool with the samples.
+                self.store.end_trial(tid, r.status, reason, metrics)
 
     def _finish_unsaved(self, tid: int | None, exc: Exception) -> None:
         if tid is None:

@@ -139,10 +139,10 @@ class Recording(Procedure):
             self.reason = f"could not write to the database: {self.db_error}"
             self.samples = self.kept
         try:
-            self.store.update_metrics(self.trial.id, {"samples": self.samples,
-                                                      "lost_frames": self.lost,
-                                                      "gaps_t_s": self.gaps})
-            self.store.finish_trial(self.trial.id, self.trial_status, self.reason)
+            # On a server that went away, the end waits in the spool with the samples.
+            self.store.end_trial(self.trial.id, self.trial_status, self.reason,
+                                 {"samples": self.samples, "lost_frames": self.lost,
+                                  "gaps_t_s": self.gaps})
         except StorageError as e:
             # The trial stays 'recording'; the next start marks it interrupted.
             self.db_error = self.db_error or e

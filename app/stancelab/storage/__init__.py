@@ -12,7 +12,10 @@ The package, by role:
 * ``postgres_backend`` the only module that knows the database is PostgreSQL (a clinic's
                      server; imported only when a postgresql:// URL is opened)
 * ``backends``       which one to open (STANCELAB_DATABASE_URL, a path or a URL)
-* ``spool``          where a station records while the server is unreachable
+* ``spool``          where a station records while the server is unreachable (and a trial's
+                     end waits with its samples)
+* ``trial_end``      a trial's end written on a connection (Storage and the spool flush)
+* ``station_setting`` which server this station uses (`stancelab db use`, the app's Settings)
 * ``locks``          the lock file that marks a live recording
 * ``server_copy``    copying a laptop's database to the server (`stancelab db migrate`)
 

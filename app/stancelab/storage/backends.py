@@ -51,6 +51,15 @@ def has_password(url: str) -> bool:
     return any(k.lower() == "password" for k, _ in urllib.parse.parse_qsl(query))
 
 
+def without_password(url: str) -> str:
+    """The URL with its ``user:secret@`` and ``password=`` parts taken out (to show again)."""
+    import re
+
+    url = re.sub(r"(://[^:/?#@\s]*):[^@\s]*@", r"\1@", url)
+    url = re.sub(r"([?&])password=[^&]*&?", r"\1", url, flags=re.IGNORECASE)
+    return url.rstrip("?&")
+
+
 def save_url(url: str | None) -> None:
     """Set (or with None clear) the station's server. A URL with a password is refused: the
     app never keeps a password in plain text."""
@@ -92,3 +101,4 @@ def open_backend(target=None, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S):
                 "invalid") from None
         return PostgresBackend(target, busy_timeout_s)
     return SqliteBackend(target, busy_timeout_s)
+

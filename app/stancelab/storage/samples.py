@@ -26,7 +26,7 @@ from stancelab.storage.records import SampleArrays, StorageError, object_column,
 
 log = logging.getLogger("stancelab.storage")
 #: While spooling, how often the writer tries the server again.
-RETRY_SERVER_S = 1.0
+RETRY_SERVER_S = _spool.RETRY_SERVER_S
 
 DEFAULT_COMMIT_INTERVAL_S = 0.5
 #: Batches the writer thread may lag behind before extend() waits for it (a GUI hands over a
@@ -98,7 +98,8 @@ class SampleWriter:
 
     def __init__(self, backend, trial_id: int,
                  commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S,
-                 queue_batches: int = DEFAULT_QUEUE_BATCHES, on_notice=None) -> None:
+                 queue_batches: int = DEFAULT_QUEUE_BATCHES, on_notice=None,
+                 hand_over=None) -> None:
         self.trial_id = trial_id
         self.commit_interval_s = commit_interval_s
         self._backend = backend
@@ -120,6 +121,9 @@ class SampleWriter:
         self.notice: str | None = None
         self.notices: list[str] = []
         self.on_notice = on_notice
+        #: Called with the trial id when the writer closes while the server is still away
+        #: (Storage passes its PendingSpools.add: the spool goes on being tried).
+        self.hand_over = hand_over
         self._server = self._db          # the server's connection while spooling
         self._unsynced: list[tuple[SampleArrays, int]] = []   # in the open server transaction
         self._spool_lock: int | None = None
@@ -178,6 +182,10 @@ class SampleWriter:
                 self._server.close()
             release_lock(self._lock_fd, self._lock_path)
             self._lock_fd = None
+            if self._spool_lock is not None:   # closed while the server is still away
+                release_lock(self._spool_lock, _spool.lock_path(
+                    _spool.spool_path(self._spool_key, self.trial_id)))
+                self._spool_lock = None
         if self._error is not None and not self._reported:
             self._reported = True
             raise self._error
@@ -324,9 +332,13 @@ class SampleWriter:
                 raise
             if final:
                 path = _spool.spool_path(self._spool_key, self.trial_id)
+                when = ("as soon as it answers" if self.hand_over is not None
+                        else "the next time StanceLab opens it")
                 self._tell(f"The server {self._backend.location} is still unreachable: "
                            f"{_spool.spooled_count(self._db)} samples stay in the local spool "
-                           f"{path} and go to the server the next time StanceLab opens it.")
+                           f"{path} and go to the server {when}.")
+                if self.hand_over is not None:
+                    self.hand_over(self.trial_id)
             return
         spool = self._db
         path = _spool.spool_path(self._spool_key, self.trial_id)

@@ -6,8 +6,14 @@ already has keeps the server's fields), calibrations by their own id, and each s
 ``origin``, ``<database_id>:<session id>`` of the database it was first recorded in (schema 3).
 A session goes over in one server transaction with its trials, their summary numbers and
 samples (COPY), so a copy cut off anywhere leaves whole sessions only; running it again skips
-every session the server already has. :func:`count_rows` then counts, on both sides, the rows
-that came from the laptop.
+every session the server already has. Training plans follow (schema 4): a plan is the same plan
+when its athlete, ``started`` and ``created`` times and spec match, and its plan sessions point
+at the server's copies of the sessions they were recorded in. :func:`count_rows` then counts, on
+both sides, the rows that came from the laptop.
+
+Every table and column of the laptop's database must be one this module knows
+(:data:`HANDLED`): a schema change that adds one refuses the copy (:func:`check_covered`) until
+the copy learns it, rather than leaving data behind without a word.
 """
 
 from __future__ import annotations
@@ -18,6 +24,42 @@ from dataclasses import dataclass, field
 from stancelab.storage.records import StorageError
 from stancelab.storage.samples import SAMPLE_COLUMNS
 
+#: Every table of the schema and its columns, as the copy handles them. Columns not copied
+#: are the server's own (ids it assigns, row versions it counts); the two tables not copied
+#: describe the database itself, and each database keeps its own.
+HANDLED: dict[str, tuple[str, ...]] = {
+    "athletes": ("id", "name", "foot_length_mm", "shoe_size", "dominant_leg", "injured_side",
+                 "notes", "settings", "created", "row_version"),
+    "calibrations": ("id", "board_id", "data", "created", "firmware"),
+    "sessions": ("id", "athlete_id", "started", "board_id", "firmware", "calibration_id",
+                 "source_kind", "app_version", "notes", "origin"),
+    "trials": ("id", "session_id", "drill", "leg", "condition", "settings", "status",
+               "reason", "started", "ended", "metrics", "heartbeat_unix", "sample_count"),
+    "trial_metrics": ("trial_id", "key", "value"),
+    "samples": SAMPLE_COLUMNS,
+    "plans": ("id", "athlete_id", "started", "spec", "status", "created"),
+    "plan_sessions": ("plan_id", "number", "session_id", "done"),
+    "schema_version": ("version", "description", "applied"),
+    "stancelab_info": ("key", "value"),
+}
+
+
+def check_covered(src) -> None:
+    """Refuse a laptop database with a table or column the copy does not know."""
+    unknown = []
+    for (table,) in src._q("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                           "name NOT LIKE 'sqlite_%' ORDER BY name"):
+        cols = [c for (c,) in src._q("SELECT name FROM pragma_table_info(?)", (table,))]
+        if table not in HANDLED:
+            unknown.append(f"table {table}")
+        else:
+            unknown += [f"{table}.{c}" for c in cols if c not in HANDLED[table]]
+    if unknown:
+        raise StorageError(
+            f"{src.backend.location} has data this StanceLab cannot copy to a server yet "
+            f"({', '.join(unknown)}); nothing was copied. Update StanceLab on this laptop "
+            f"(a version whose `db migrate` knows them) and run the command again.", "invalid")
+
 
 @dataclass
 class CopyReport:
@@ -26,6 +68,9 @@ class CopyReport:
     athletes_added: int = 0
     athletes_matched: int = 0
     samples_copied: int = 0
+    plans_copied: int = 0
+    plans_already_there: int = 0
+    plans_ended: list[str] = field(default_factory=list)    # athletes with an active plan
     skipped_recording: list[int] = field(default_factory=list)   # local trials still open
 
 
@@ -46,6 +91,7 @@ def copy_database(src, dst, progress: Callable[[int, int], None] | None = None) 
     """Copy every session of ``src`` that ``dst`` lacks; ``progress(samples_done, total)``."""
     if dst.backend.location == src.backend.location:
         raise StorageError("The database to copy to is the one being copied.", "invalid")
+    check_covered(src)
     report = CopyReport()
     origins = _origins(src)
     there = {o for (o,) in dst._q("SELECT origin FROM sessions WHERE origin IS NOT NULL")}
@@ -66,6 +112,7 @@ def copy_database(src, dst, progress: Callable[[int, int], None] | None = None) 
         done += n
         if progress:
             progress(done, total)
+    _copy_plans(src, dst, athlete_ids, origins, report)
     return report
 
 
@@ -132,6 +179,59 @@ def _copy_session(src, dst, sid: int, origin: str, athlete_ids: dict, report) ->
     return copied
 
 
+def _server_sessions(dst, origins: dict[int, str]) -> dict[int, int]:
+    """Laptop session id -> the server's id of its copy (those copied so far)."""
+    by_origin = dict(dst._q("SELECT origin, id FROM sessions WHERE origin IS NOT NULL"))
+    return {sid: by_origin[o] for sid, o in origins.items() if o in by_origin}
+
+
+def _plan_key(athlete_id, started, created, spec) -> tuple:
+    return (athlete_id, started, created, spec)
+
+
+def _server_plans(src, dst, athlete_ids: dict) -> dict[int, int]:
+    """Laptop plan id -> the server's id of the same plan (see the module's docstring)."""
+    there = {_plan_key(*r[1:]): r[0] for r in dst._q(
+        "SELECT id, athlete_id, started, created, spec FROM plans")}
+    out = {}
+    for pid, aid, started, created, spec in src._q(
+            "SELECT id, athlete_id, started, created, spec FROM plans ORDER BY id"):
+        found = there.get(_plan_key(athlete_ids.get(aid), started, created, spec))
+        if found is not None:
+            out[pid] = found
+    return out
+
+
+def _copy_plans(src, dst, athlete_ids: dict, origins: dict, report: CopyReport) -> None:
+    """Each plan the server lacks, with its plan sessions, in one transaction; the plan
+    sessions of a plan already there are completed (a copy cut off, or one done since)."""
+    sessions = _server_sessions(dst, origins)
+    with dst.transaction():
+        have = _server_plans(src, dst, athlete_ids)
+        report.plans_already_there = len(have)
+        for pid, aid, started, spec, status, created in src._q(
+                "SELECT id, athlete_id, started, spec, status, created FROM plans ORDER BY id"):
+            if pid in have:
+                continue
+            athlete = athlete_ids[aid]
+            if status == "active" and dst._one("SELECT 1 FROM plans WHERE athlete_id = ? AND "
+                                               "status = 'active'", (athlete,)):
+                # The server's coach already set this athlete a plan: theirs stays the
+                # active one (the laptop's is kept, ended, and the report says so).
+                status = "ended"
+                report.plans_ended.append(dst.athlete(athlete).name)
+            have[pid] = dst._insert("INSERT INTO plans (athlete_id, started, spec, status, "
+                                    "created) VALUES (?, ?, ?, ?, ?)",
+                                    (athlete, started, spec, status, created))
+            report.plans_copied += 1
+        done = set(dst._q("SELECT plan_id, number, session_id FROM plan_sessions"))
+        rows = [(have[pid], number, sessions[sid], when) for pid, number, sid, when in src._q(
+            "SELECT plan_id, number, session_id, done FROM plan_sessions ORDER BY plan_id, "
+            "number, session_id") if (have[pid], number, sessions[sid]) not in done]
+        dst._write_many("INSERT INTO plan_sessions (plan_id, number, session_id, done) "
+                        "VALUES (?, ?, ?, ?)", rows)
+
+
 def count_rows(src, dst) -> list[tuple[str, int, int]]:
     """(table, rows on the laptop, rows of the laptop's on the server), for each table."""
     origins = _origins(src)
@@ -156,4 +256,15 @@ def count_rows(src, dst) -> list[tuple[str, int, int]]:
         local = sum(int(src._one(sql, (sid,))[0]) for sid in origins)
         server = sum(int(dst._one(sql, (sid,))[0]) for sid in server_sids)
         out.append((table, local, server))
+    athlete_ids = {a.id: found.id for a in src.athletes()
+                   if (found := dst.find_athlete(a.name)) is not None}
+    plans = _server_plans(src, dst, athlete_ids)
+    local_plans = [pid for (pid,) in src._q("SELECT id FROM plans")]
+    out.append(("plans", len(local_plans), sum(1 for p in local_plans if p in plans)))
+    sessions = _server_sessions(dst, origins)
+    server_links = set(dst._q("SELECT plan_id, number, session_id FROM plan_sessions"))
+    local_links = src._q("SELECT plan_id, number, session_id FROM plan_sessions")
+    out.append(("plan_sessions", len(local_links),
+                sum(1 for p, n, s in local_links
+                    if (plans.get(p), n, sessions.get(s)) in server_links)))
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import json
+import logging
 import operator
 import threading
 import time
@@ -31,12 +32,14 @@ from stancelab.storage.records import (
     Trial,
     TrialSummary,
     check_status,
-    headline_values,
     now_iso,
 )
 from stancelab.storage.samples import DEFAULT_COMMIT_INTERVAL_S, SampleWriter
-from stancelab.storage.schema import METRIC_INSERT, MIGRATIONS, migrate, schema_version
+from stancelab.storage.schema import MIGRATIONS, migrate, schema_version
 from stancelab.storage.sqlite_backend import DEFAULT_BUSY_TIMEOUT_S
+from stancelab.storage.trial_end import write_finish, write_metrics
+
+log = logging.getLogger("stancelab.storage")
 
 _ATHLETE_COLS = ("id, name, foot_length_mm, shoe_size, dominant_leg, injured_side, notes, "
                  "settings, created, row_version")
@@ -71,12 +74,17 @@ class Storage(PlanTables):
             #: Spools a station left while the server was away, now moved (trial id, rows).
             self.recovered_spools = (_spool.recover_spools(self) if backend.path is None
                                      else [])
+            #: This process's spools that wait for the server (None on a SQLite file).
+            self.pending_spools = (_spool.pending_for(self._db, backend)
+                                   if backend.path is None else None)
         except BaseException:
             self._db.close()
             raise
 
     # -- plumbing
     def close(self) -> None:
+        if self.pending_spools is not None:
+            self.pending_spools.stop()
         with self._lock:
             self._db.close()
 
@@ -320,11 +328,23 @@ class Storage(PlanTables):
                     condition: str | None = None, settings: dict | None = None,
                     status: str = "recording", started: str | None = None) -> Trial:
         check_status(status)
-        tid = self._insert(
-            "INSERT INTO trials (session_id, drill, leg, condition, settings, status, started, "
-            "metrics, heartbeat_unix, sample_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (session_id, drill, leg, condition, json.dumps(settings or {}, sort_keys=True),
-             status, started or now_iso(), "{}", time.time()))
+        try:
+            tid = self._insert(
+                "INSERT INTO trials (session_id, drill, leg, condition, settings, status, "
+                "started, metrics, heartbeat_unix, sample_count) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                (session_id, drill, leg, condition, json.dumps(settings or {}, sort_keys=True),
+                 status, started or now_iso(), "{}", time.time()))
+        except StorageError as e:
+            if e.kind != "unreachable":
+                raise
+            # A trial under way rides out a lost server (spool); a new one needs its id from
+            # the server, so it cannot start until the server answers.
+            raise StorageError(f"{e} A new trial cannot start without the server (a "
+                               f"recording already under way goes on locally). Start it again "
+                               f"once the server answers, or record on this station's own "
+                               f"file: `stancelab db use local` (in the app: Settings, "
+                               f"Server).", "unreachable") from None
         return self.trial(tid)
 
     @staticmethod
@@ -377,24 +397,46 @@ class Storage(PlanTables):
     def update_metrics(self, trial_id: int, metrics: dict) -> None:
         """Merge result metrics into the trial as they come (each call commits)."""
         with self.transaction():
-            row = self._one("SELECT metrics, drill FROM trials WHERE id = ?", (trial_id,))
-            if row is None:
-                raise self._missing(f"trial {trial_id}")
-            merged = {**json.loads(row[0]), **metrics}
-            self._db.execute("UPDATE trials SET metrics = ? WHERE id = ?",
-                             (json.dumps(merged, sort_keys=True), trial_id))
-            self._db.execute("DELETE FROM trial_metrics WHERE trial_id = ?", (trial_id,))
-            self._db.executemany(METRIC_INSERT, [(trial_id, k, v) for k, v in
-                                                 headline_values(row[1], merged).items()])
+            write_metrics(self._db, trial_id, metrics, self.backend.location)
 
     def finish_trial(self, trial_id: int, status: str = "completed",
                      reason: str | None = None, ended: str | None = None) -> None:
         check_status(status)
         if status == "recording":
             raise ValueError("finish_trial needs a final status")
-        self._write("UPDATE trials SET status = ?, reason = ?, ended = ?, heartbeat_unix = NULL, "
-                    "sample_count = (SELECT COUNT(*) FROM samples WHERE trial_id = ?) "
-                    "WHERE id = ?", (status, reason, ended or now_iso(), trial_id, trial_id))
+        with self.transaction():
+            write_finish(self._db, trial_id, status, reason, ended or now_iso())
+
+    def end_trial(self, trial_id: int, status: str = "completed", reason: str | None = None,
+                  metrics: dict | None = None, ended: str | None = None) -> bool:
+        """A recording's end: its metrics merged in and its final status, all or nothing.
+
+        On a server that is away (or while the trial's samples still wait in this station's
+        spool) the end is kept in that spool and reaches the server with the samples, in one
+        transaction, as soon as it answers (spool.py); the user is told through the
+        ``stancelab.storage`` logger. Returns True when the end is on the database now,
+        False when it was kept locally."""
+        check_status(status)
+        if status == "recording":
+            raise ValueError("end_trial needs a final status")
+        ended, metrics = ended or now_iso(), dict(metrics or {})
+        pending = self.pending_spools
+        if pending is None or not pending.exists(trial_id):
+            try:
+                with self.transaction():
+                    write_metrics(self._db, trial_id, metrics, self.backend.location)
+                    write_finish(self._db, trial_id, status, reason, ended)
+                return True
+            except StorageError as e:
+                if e.kind != "unreachable" or pending is None:
+                    raise
+                why = f"{e} "
+        else:
+            why = "Its samples still wait in this station's spool. "
+        pending.keep_end(trial_id, status, reason, ended, metrics)
+        log.warning("%sTrial %s ended (%s); its end and its samples are kept on this station "
+                    "and go to the server as soon as it answers.", why, trial_id, status)
+        return False
 
     def recover_interrupted(self, stale_after_s: float = 10.0) -> list[RecoveredTrial]:
         """Mark trials left 'recording' by a crashed process as 'interrupted'.
@@ -430,7 +472,9 @@ class Storage(PlanTables):
                       commit_interval_s: float = DEFAULT_COMMIT_INTERVAL_S,
                       on_notice=None) -> SampleWriter:
         """A writer on its own connection and thread (see samples.SampleWriter)."""
-        return SampleWriter(self.backend, trial_id, commit_interval_s, on_notice=on_notice)
+        pending = self.pending_spools
+        return SampleWriter(self.backend, trial_id, commit_interval_s, on_notice=on_notice,
+                            hand_over=None if pending is None else pending.add)
 
     def sample_count(self, trial_id: int) -> int:
         """Samples of the trial in the database now (committed ones), counted."""

@@ -50,6 +50,7 @@ def build_window(ctx: AppContext) -> MainWindow:
     from stancelab.ui.screens.live import LiveView
     from stancelab.ui.screens.plan import PlanScreen
     from stancelab.ui.screens.results import ResultsScreen
+    from stancelab.ui.screens.settings import SettingsScreen
 
     win = MainWindow(ctx.session)
     ctx.window = win
@@ -61,6 +62,7 @@ def build_window(ctx: AppContext) -> MainWindow:
     win.add_screen("Plan", PlanScreen(ctx))
     win.add_screen("Board", BoardScreen(ctx))
     win.add_screen("Export", ExportScreen(ctx))
+    win.add_screen("Settings", SettingsScreen(ctx))
     # A point of Compare's progress plots opens that session's trial in Results.
     results = win.screens["Results"]
     win.screens["Compare"].open_trial.connect(
