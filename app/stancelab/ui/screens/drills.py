@@ -59,6 +59,8 @@ class DrillScreen(QWidget):
         self.error: str | None = None
         self.autopilot = None
         self.state = "idle"          # idle | running | done
+        #: A plan session walking its items through this screen (ui/plan_session.py).
+        self.flow = None
         # Set when a drill stopped because the board went away; cleared with a "board is back"
         # cue once the board reconnects on its own.
         self.waiting_for_board = False
@@ -176,7 +178,10 @@ class DrillScreen(QWidget):
             super().keyPressEvent(event)
 
     def go(self) -> None:
-        """The one button: start when idle, show results when done."""
+        """The one button: start when idle, show results when done (a plan session in
+        progress decides itself)."""
+        if self.flow is not None and self.flow.go():
+            return
         if self.state == "idle":
             self.start()
         elif self.state == "done":
@@ -188,6 +193,8 @@ class DrillScreen(QWidget):
     def escape(self) -> None:
         """Stop a running drill and bring the coach's window back (Space then opens the
         results, as at the end of a drill)."""
+        if self.flow is not None:
+            self.flow.escape()
         self.stop()
         self.bring_back()
 
@@ -230,9 +237,16 @@ class DrillScreen(QWidget):
         # Saved per athlete: the next drill of this kind starts from these settings.
         ctx.athlete = ctx.storage.update_athlete(
             ctx.athlete.id, settings=store_for_athlete(self.kind, settings, ctx.athlete.settings))
+        self.run(drill, ctx.db_session_id(), ctx.make_autopilot())
+
+    def run(self, drill, session_id: int | None, autopilot=None) -> None:
+        """Run ``drill`` (a drill or an exercise) in the athlete view, recorded in stored
+        session ``session_id`` (None: a new one); the plan session (ui/plan_session.py) runs
+        its items through this. Board and athlete are checked by the caller."""
+        ctx = self.ctx
         self.runner = DrillRunner(ctx.session.source, ctx.session.calibration, drill,
-                                  ctx.storage, ctx.athlete.id, ctx.db_session_id())
-        self.autopilot = ctx.make_autopilot()
+                                  ctx.storage, ctx.athlete.id, session_id)
+        self.autopilot = autopilot
         self.error = None
         self.message.setText("")
         self.view.clear()
