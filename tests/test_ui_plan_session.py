@@ -128,3 +128,9 @@ def test_a_plan_session_runs_in_the_athlete_view_and_resumes_after_escape(qtbot,
     squat_left = [t.status for t in every if t.drill == "squat" and t.leg == "left"
                   and t.condition == "2 reps"]
     assert squat_left.count("aborted") == 1
+
+
+def test_the_apps_simulated_board_performs_the_exercises(app_window):
+    ctx, _win = app_window
+    src = ctx.simulated_board()          # what the Board screen's "simulated board" connects
+    assert hasattr(src.athlete, "perform_set")
