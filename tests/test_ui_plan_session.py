@@ -134,3 +134,28 @@ def test_the_apps_simulated_board_performs_the_exercises(app_window):
     ctx, _win = app_window
     src = ctx.simulated_board()          # what the Board screen's "simulated board" connects
     assert hasattr(src.athlete, "perform_set")
+
+
+def test_an_exercise_runs_on_its_own_from_the_drill_list(qtbot, app_window):
+    ctx, win = app_window
+    ctx.select_athlete(ctx.ensure_demo_athlete())
+    _board(ctx, 6)
+    drills = win.show_screen("Drills")
+    drills.select("squat-right")
+    assert drills.kind == "squat" and drills.form.exercise.sets.value() == 3   # the programme
+    assert drills.form.exercise.reps.value() == 10
+    drills.form.exercise.sets.setValue(1)
+    drills.form.exercise.reps.setValue(3)
+    counters = []
+    ctx.session.drill_events.connect(lambda _e: counters.append(drills.view.rep_counter))
+    drills.setFocus()
+    qtbot.keyClick(drills, Qt.Key.Key_Space)
+    assert drills.state == "running"
+    qtbot.waitUntil(lambda: drills.state == "done", timeout=120_000)
+    assert drills.error is None and {"0/3", "1/3", "2/3"} <= set(counters)
+    assert "reps counted: 3 of 3" in drills.scores
+    trials = [t for s in ctx.storage.sessions(ctx.athlete.id) for t in ctx.storage.trials(s.id)]
+    assert [(t.drill, t.leg, t.status, t.metrics["reps_counted"]) for t in trials] == [
+        ("squat", "right", "completed", 3)]
+    # the plan's sets and reps are not overwritten by a run from the list
+    assert "exercises" not in ctx.storage.athlete(ctx.athlete.id).settings

@@ -19,6 +19,19 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from stancelab.station import plan_run
 
 
+def exercise_pilot(ctx):
+    """On the simulated board in demo mode, when its virtual athlete can perform the exercises'
+    sets (sim/exercises.py): the autopilot that follows the cues and performs them (None
+    otherwise: the drill screen's own autopilot, or nobody)."""
+    src = ctx.session.source
+    athlete = getattr(src, "athlete", None)
+    if not ctx.demo_autopilot or not hasattr(athlete, "perform_set"):
+        return None
+    from stancelab.sim.exercises import ExercisePilot
+
+    return ExercisePilot(src, athlete)
+
+
 class PlanSessionFlow(QObject):
     #: The flow is over: "done" (the plan session marked), "stopped", or what went wrong.
     ended = Signal(str)
@@ -98,19 +111,6 @@ class PlanSessionFlow(QObject):
         self._run_step()
 
     # -- the steps
-    def _pilot(self):
-        """On the simulated board in demo mode: the virtual athlete follows the cues and,
-        when it can, performs the exercises' sets (sim/exercises.py)."""
-        src = self.ctx.session.source
-        athlete = getattr(src, "athlete", None)
-        if not self.ctx.demo_autopilot or athlete is None:
-            return None
-        if hasattr(athlete, "perform_set"):
-            from stancelab.sim.exercises import ExercisePilot
-
-            return ExercisePilot(src, athlete)
-        return self.ctx.make_autopilot()
-
     def _run_step(self) -> None:
         self._next.stop()
         step = self.step
@@ -126,7 +126,8 @@ class PlanSessionFlow(QObject):
             self._stop(f"The plan's {step.item.name} cannot run: {e}")
             return
         self.state = "running"
-        self.drills.run(task, self.session_id, self._pilot())
+        pilot = exercise_pilot(ctx) if step.item.is_exercise else None
+        self.drills.run(task, self.session_id, pilot or ctx.make_autopilot())
         self.drills.view.set_plan_line(self._where())
 
     def _where(self) -> str:

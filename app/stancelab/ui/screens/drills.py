@@ -30,21 +30,26 @@ from stancelab.drills.quiet import QuietStance
 from stancelab.drills.runner import DrillRunner
 from stancelab.drills.settings import store_for_athlete
 from stancelab.drills.single_leg import SingleLegStand
+from stancelab.exercises.exercise import Exercise
+from stancelab.exercises.settings import KINDS as EXERCISES
 from stancelab.ui import displays
 from stancelab.ui.athlete_view import AthleteView
 from stancelab.ui.audio import AudioCues
+from stancelab.ui.plan_session import exercise_pilot
 from stancelab.ui.sound import distance_to_zone
 from stancelab.ui.widgets import BG
 from stancelab.ui.widgets.drill_settings import DrillSettingsForm
 
 #: (kind, title) of the drills offered, in list order.
 KINDS = (("clock", "Clock balance"), ("single-leg", "Single-leg stands"),
-         ("quiet", "Quiet stance — both feet"))
+         ("quiet", "Quiet stance — both feet"), ("squat", "One-leg squat"),
+         ("rdl", "One-leg RDL, knee drive"), ("step-up", "Step-up to balance"))
 #: Short names :meth:`DrillScreen.select` accepts: kind plus leg or leg order.
 DRILLS = {"clock-left": ("clock", "left"), "clock-right": ("clock", "right"),
           "single-both": ("single-leg", "left, then right"),
           "single-left": ("single-leg", "left only"),
-          "single-right": ("single-leg", "right only"), "quiet": ("quiet", None)}
+          "single-right": ("single-leg", "right only"), "quiet": ("quiet", None),
+          **{f"{k}-{leg}": (k, leg) for k in EXERCISES for leg in ("left", "right")}}
 GO_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_PageDown)
 COACH_KEYS = "Coach: Space start / continue · Esc stop"
 
@@ -80,6 +85,7 @@ class DrillScreen(QWidget):
         self.trials, self.duration, self.rest = self.form.trials, self.form.duration, \
             self.form.rest
         self.form.clock_leg.currentIndexChanged.connect(self._preview)
+        self.form.exercise.leg.currentIndexChanged.connect(self._preview)
         self.form.leg_order.currentIndexChanged.connect(self._preview)
         self.form.target_pct.valueChanged.connect(self._preview)
         self.place = QComboBox()
@@ -125,9 +131,9 @@ class DrillScreen(QWidget):
         coach_w = QWidget()
         coach_w.setLayout(coach)
         coach_w.setFixedWidth(370)
-        self.choice.setFixedHeight(3 * 44)
+        self.choice.setFixedHeight(len(KINDS) * 30)
         self.choice.setStyleSheet("QListWidget { font-size: 15px; } "
-                                  "QListWidget::item { padding: 8px 6px; }")
+                                  "QListWidget::item { padding: 4px 6px; }")
 
         # the athlete view, here until a drill runs
         self.view = AthleteView()
@@ -205,6 +211,8 @@ class DrillScreen(QWidget):
             self.form.clock_leg.setCurrentText(leg)
         elif kind == "single-leg":
             self.form.leg_order.setCurrentText(leg)
+        elif kind in EXERCISES:
+            self.form.exercise.leg.setCurrentText(leg)
         if self.state == "done":
             self.state = "idle"
         self._preview()
@@ -219,6 +227,8 @@ class DrillScreen(QWidget):
             return ClockBalance.from_settings(s), s
         if kind == "single-leg":
             return SingleLegStand.from_settings(s), s
+        if kind in EXERCISES:
+            return Exercise(s), s
         return QuietStance.from_settings(s, foot_length_mm=self.ctx.foot_length_mm), s
 
     def start(self) -> None:
@@ -234,10 +244,14 @@ class DrillScreen(QWidget):
         except ValueError as e:
             self.message.setText(f"Check the settings: {e}")
             return
-        # Saved per athlete: the next drill of this kind starts from these settings.
-        ctx.athlete = ctx.storage.update_athlete(
-            ctx.athlete.id, settings=store_for_athlete(self.kind, settings, ctx.athlete.settings))
-        self.run(drill, ctx.db_session_id(), ctx.make_autopilot())
+        if self.kind not in EXERCISES:
+            # Saved per athlete: the next drill of this kind starts from these settings (an
+            # exercise's sets and reps are the plan's: this run only).
+            ctx.athlete = ctx.storage.update_athlete(
+                ctx.athlete.id,
+                settings=store_for_athlete(self.kind, settings, ctx.athlete.settings))
+        pilot = exercise_pilot(ctx) if self.kind in EXERCISES else None
+        self.run(drill, ctx.db_session_id(), pilot or ctx.make_autopilot())
 
     def run(self, drill, session_id: int | None, autopilot=None) -> None:
         """Run ``drill`` (a drill or an exercise) in the athlete view, recorded in stored
@@ -381,6 +395,8 @@ class DrillScreen(QWidget):
         elif kind == "single-leg":
             self.view.show_foot(length, self.form.leg_order.currentText().split(",")[0]
                                 .split()[0])
+        elif kind in EXERCISES:
+            self.view.show_foot(length, self.form.exercise.leg.currentText())
         else:
             self.view.show_two_feet(length)
         if self.state == "idle":
