@@ -159,3 +159,24 @@ def test_an_exercise_runs_on_its_own_from_the_drill_list(qtbot, app_window):
         ("squat", "right", "completed", 3)]
     # the plan's sets and reps are not overwritten by a run from the list
     assert "exercises" not in ctx.storage.athlete(ctx.athlete.id).settings
+
+
+def test_a_board_disconnected_mid_item_stops_the_session_where_it_was(qtbot, app_window):
+    ctx, win = app_window
+    athlete = ctx.ensure_demo_athlete()
+    ctx.select_athlete(athlete)
+    plan = ctx.storage.start_plan(athlete.id, SPEC.to_dict())
+    _board(ctx, 8)
+    screen = _plan_screen(qtbot, ctx, win)
+    screen.run_today.click()
+    qtbot.waitUntil(lambda: screen.flow.position == 1 and screen.flow.state == "running"
+                    and len(ctx.session.history) > 200, timeout=120_000)
+    ctx.session.detach()                   # the coach disconnects the board on the Board screen
+    assert screen.flow.state == "idle" and screen.flow.outcome == "stopped"
+    assert win.current_screen_name() == "Plan" and not win.screens["Drills"].detached
+    qtbot.waitUntil(lambda: not ctx.worker.running, timeout=20_000)
+    due = due_session(ctx.storage, plan)
+    assert due.number == 0 and [s.index for s in steps_left(ctx.storage, plan, due)] == [
+        1, 2, 3, 4, 5]
+    assert screen.run_today.text() == "Resume today's session"
+    assert screen.flow.start() == "Connect a board first (Board screen)"

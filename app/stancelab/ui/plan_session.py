@@ -8,7 +8,8 @@ screen's runner and athlete view (ui/screens/drills.py ``run``), so the cue, the
 the set progress, the rest countdown and the scores are the ones a drill shows. A step that ends
 by itself is marked done on the worker; the next starts after ``between_ms`` (Space: at once).
 Escape stops the step under way (its samples are kept, as for a drill) and brings the coach's
-window back to the Plan screen; the steps done stay done. After the last step the plan session
+window back to the Plan screen; the steps done stay done. A step stopped otherwise (the board
+disconnected, an error, another athlete chosen) ends the flow the same way, saying why. After the last step the plan session
 is marked done, and Space brings the coach's window back.
 """
 
@@ -120,6 +121,9 @@ class PlanSessionFlow(QObject):
         if ctx.session.source is None:
             self._stop("The board is not connected")
             return
+        if ctx.athlete is None or ctx.athlete.id != self.plan.athlete_id:
+            self._stop("Another athlete was chosen")
+            return
         try:
             task = plan_run.make_task(step, ctx.athlete.settings, rest_s=self.rest_s)
         except ValueError as e:
@@ -216,6 +220,9 @@ class PlanSessionFlow(QObject):
                       "there")
         self.drills._tell(words)
         self._end("stopped" if message is None else words)
+        if self.drills.state == "running":     # stopped by a problem, not by Escape
+            self.drills.stop()
+        self.drills.bring_back()               # the coach's window, saying why, in front
 
     def _end(self, outcome: str) -> None:
         self._next.stop()
