@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from stancelab.exercises.plan import PlanSpec
 from stancelab.station import plan_run
 
 
@@ -43,7 +44,8 @@ class PlanSessionFlow(QObject):
         self.ctx, self.drills = ctx, drills
         self.between_ms = between_ms
         self.rest_s = rest_s          # overrides the exercises' rest between sets (tests)
-        self.state = "idle"           # idle | preparing | running | between | finished
+        # idle | preparing | running (a step) | between (steps) | finishing | finished
+        self.state = "idle"
         self.plan = self.due = None
         self.steps: list[plan_run.PlanStep] = []
         self.total = 0                # steps in the whole session (done earlier included)
@@ -90,11 +92,13 @@ class PlanSessionFlow(QObject):
         due = plan_run.due_session(store, plan)
         if due is None:
             return plan, None, [], 0
-        spec = plan_run.PlanSpec.from_dict(plan.spec)
+        spec = PlanSpec.from_dict(plan.spec)
         return plan, due, plan_run.steps_left(store, plan, due), len(
             plan_run.session_steps(spec, due))
 
     def _begin(self, prepared) -> None:
+        if self.state != "preparing":
+            return
         self.plan, self.due, self.steps, self.total = prepared
         if self.plan is None:
             self._end("This athlete has no plan: start one first")
@@ -228,10 +232,11 @@ class PlanSessionFlow(QObject):
         self._next.stop()
         self.state = "idle"
         self.outcome = outcome
-        if self.drills.flow is self:
+        began = self.drills.flow is self
+        if began:
             self.drills.flow = None
         self.drills.view.set_plan_line("")
-        if self.ctx.window is not None and outcome in ("done", "stopped"):
+        if self.ctx.window is not None and began:
             self.ctx.window.show_screen("Plan")
         self.ctx.results_changed.emit()
         self.ended.emit(outcome)
