@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from stancelab.drills.events import TrialStarted
+from stancelab.drills.events import Phase, PhaseChanged, TrialStarted
 from stancelab.exercises.plan import PlanItem, PlanSpec, default_plan, progress, schedule
 from stancelab.sim.athlete import VirtualAthlete
 from stancelab.sim.exercises import ExercisePerformer
@@ -226,3 +226,34 @@ def test_migration_5_keeps_a_plan_in_progress(tmp_path):
         (1, 0, "single-leg", "left")]
     assert con.execute("SELECT MAX(version) FROM schema_version").fetchone() == (5,)
     con.close()
+
+
+def test_a_step_whose_last_trial_was_stepped_off_is_done(tmp_path):
+    # Stepping off ends the trial (stored as aborted, a result): the step ran to its end. Only a
+    # stop from outside (Ctrl-C above, the coach, a disconnected board) leaves it not done.
+    spec = PlanSpec(1, 1, training=[PlanItem("step-up", 1, 1)],
+                    assessment=[PlanItem("single-leg", 1, 0, 8.0)])
+    with Storage(tmp_path / "db.sqlite3") as store:
+        athlete = store.add_athlete("Di")
+        plan = store.start_plan(athlete.id, spec.to_dict())
+        boards = []
+
+        def source():
+            va = VirtualAthlete(foot_length_mm=265.0, seed=3, stance="off")
+            src = SimulatedBoard(va, realtime=False, seed=3, chunk_s=0.25)
+            src.open()
+            boards.append(src)
+            return src
+
+        def step_off_in_the_trial(events):
+            for e in events:
+                if isinstance(e, PhaseChanged) and e.phase == Phase.ACTIVE:
+                    boards[-1].athlete.set_stance("off", e.t_s + 2.0)
+
+        due, sessions, results = run_plan_session(store, athlete, plan, source, realtime=False,
+                                                  on_events=step_off_in_the_trial)
+        assert due.kind == "baseline"
+        assert [(r.leg, r.status) for r in results] == [("left", "aborted"),
+                                                        ("right", "aborted")]
+        assert sessions is not None and len(sessions) == 2
+        assert {r.number for r in store.plan_sessions(plan.id)} == {0}

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stancelab.drills import settings as drill_settings
-from stancelab.drills.events import Phase
+from stancelab.drills.events import Aborted
 from stancelab.exercises.exercise import Exercise
 from stancelab.exercises.plan import (
     PlanItem,
@@ -99,10 +99,22 @@ def make_task(step: PlanStep, athlete_settings: dict, *, rest_s: float | None = 
     return _drill(item.name, step.leg, item, a)
 
 
-def ended_by_itself(task) -> bool:
-    """The step ran to its end (sets with a stepped-off rep included), not stopped from
-    outside (the coach, a disconnected board, an error): only then is it done."""
-    return bool(task.finished) and task.phase != Phase.ABORTED
+class StepWatch:
+    """Fed a step's events, tells whether the step ran to its end (sets ended by a stepped-off
+    rep or the idle time-out included) or was stopped from outside: the coach, Ctrl-C, a
+    disconnected board, an error (an Aborted event with any code but a stepped-off trial's).
+    Only a step that ran to its end is done."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def __call__(self, events) -> None:
+        for e in events:
+            if isinstance(e, Aborted) and e.code != "stepped-off":
+                self.stopped = True
+
+    def done(self, task) -> bool:
+        return bool(task.finished) and not self.stopped
 
 
 def record_step(store, plan, session: PlanSession, step: PlanStep, session_id: int) -> None:
@@ -131,11 +143,17 @@ def run_plan_session(store, athlete, plan, open_source: Callable, *, realtime: b
     results = []
     for step in steps_left(store, plan, due):
         task = make_task(step, a_settings, rest_s=rest_s)
+        watch = StepWatch()
+
+        def events(evs, watch=watch):
+            watch(evs)
+            if on_events is not None:
+                on_events(evs)
         run = ExerciseRun(store, open_source(), task, athlete.id, realtime=realtime,
-                          on_events=on_events)
+                          on_events=events)
         run.run()
         results.extend(run.results)
-        if not ended_by_itself(task):
+        if not watch.done(task):
             return due, None, results
         record_step(store, plan, due, step, run.session_id)
     return due, finish_session(store, plan, due), results

@@ -56,7 +56,11 @@ class PlanSessionFlow(QObject):
         self._next.setObjectName("plan-session-next")
         self._next.setSingleShot(True)
         self._next.timeout.connect(self._run_step)
+        self._watch = plan_run.StepWatch()
+        self._ended = None            # the runner of the step that just ended, to be judged
         drills.drill_finished.connect(self._on_step_finished)
+        # Connected after the drill screen: a step's last events reach this after its end.
+        ctx.session.drill_events.connect(self._on_events)
 
     @property
     def active(self) -> bool:
@@ -134,6 +138,7 @@ class PlanSessionFlow(QObject):
             self._stop(f"The plan's {step.item.name} cannot run: {e}")
             return
         self.state = "running"
+        self._watch, self._ended = plan_run.StepWatch(), None
         pilot = exercise_pilot(ctx) if step.item.is_exercise else None
         self.drills.run(task, self.session_id, pilot or ctx.make_autopilot())
         self.drills.view.set_plan_line(self._where())
@@ -143,13 +148,28 @@ class PlanSessionFlow(QObject):
         return (f"{self.due.label} · {done_before + self.position + 1} of {self.total}: "
                 f"{self.step.describe()}")
 
+    def _on_events(self, events: list) -> None:
+        if self.state != "running":
+            return
+        self._watch(events)
+        runner, self._ended = self._ended, None
+        if runner is not None:
+            self._judge(runner)
+
     def _on_step_finished(self, runner) -> None:
+        """The drill screen's drill ended (inside its handling of the events that ended it:
+        judged once this has seen them too, in _on_events)."""
         if self.state != "running" or runner is None:
             return
+        if self.drills.error:
+            self._stop(f"The step stopped because of an error: {self.drills.error}")
+            return
+        self._ended = runner
+
+    def _judge(self, runner) -> None:
         step = self.step
-        if not plan_run.ended_by_itself(runner.drill) or self.drills.error:
-            self._stop(self.drills.error and f"The step stopped because of an error: "
-                       f"{self.drills.error}")
+        if not self._watch.done(runner.drill):
+            self._stop(None)
             return
         self.session_id = runner.session_id
         plan, due, sid = self.plan, self.due, runner.session_id
