@@ -45,6 +45,9 @@ def data_dir(tmp_path_factory):
                          ["single-leg", "--trials", "3", "--duration", "14", "--rest", "1"]):
                 assert cli.main(["run-drill", *args, "--athlete", NAME, "--simulate",
                                  "--fast", "--seed", seed]) in (0, 1)
+        for leg in ("left", "right"):   # an exercise: its left/right rows, reps per set
+            assert cli.main(["run-exercise", "squat", "--leg", leg, "--reps", "3",
+                             "--athlete", NAME, "--simulate", "--fast", "--seed", "1"]) == 0
         with Storage(d / "stancelab.sqlite3") as store:
             a = store.find_athlete(NAME)
             s = store.start_session(athlete_id=a.id, source_kind="simulated")
@@ -94,7 +97,7 @@ def test_header_names_athlete_dates_sessions_board_calibration_and_version(made)
     assert re.search(rf"Dates\s+{first} to {last}", text)
     ids = ", ".join(str(s.id) for s in content.sessions)
     assert re.search(rf"Sessions included\s+{len(content.sessions)}: {ids}", text)
-    assert len(content.sessions) == 7          # 6 of drills + the one with the cut trial
+    assert len(content.sessions) == 9    # 6 of drills, 2 of squats, 1 with the cut trial
     assert re.search(r"Board\s+51ab[0-9a-f]{4}", text)
     assert re.search(r"Calibration\s+\d{4}-\d\d-\d\d \(tare\+gain\)", text)
     assert f"StanceLab {__version__}" in text
@@ -111,7 +114,7 @@ def test_table_rows_are_the_compare_json_rows_as_printed(made, in_data, capsys):
     assert cli.main(["compare", "--athlete", NAME, "--json"]) == 0
     drills = json.loads(capsys.readouterr().out)["drills"]
     lines = [squash(line) for line in pdftext(out).splitlines()]
-    assert {"clock", "single-leg"} <= set(drills)
+    assert {"clock", "single-leg", "squat"} <= set(drills)
     for drill, entry in drills.items():
         assert entry["rows"], drill
         for row in entry["rows"]:
@@ -125,6 +128,28 @@ def test_table_rows_are_the_compare_json_rows_as_printed(made, in_data, capsys):
     # both legs' values are in every row: no row with a dash on one side only is hidden
     sl = drills["single-leg"]["rows"]
     assert all(r["left"] is not None and r["right"] is not None for r in sl)
+
+
+def test_exercise_reps_per_set_are_the_models_sets(made, in_data, capsys):
+    """Per exercise and leg, the reps counted in each set the model compared: the sets of the
+    session `compare --json` names, as stored, averaging to its reps-counted row."""
+    out, _, _ = made
+    assert cli.main(["compare", "--athlete", NAME, "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)["drills"]["squat"]
+    text = pdftext(out)
+    row = {r["metric"]: r for r in entry["rows"]}["reps_counted"]
+    with Storage(in_data / "stancelab.sqlite3") as store:
+        for leg in ("left", "right"):
+            sid = entry["sessions"][leg]
+            sets = [t for t in store.trials(sid) if t.drill == "squat" and t.leg == leg
+                    and t.condition == entry["condition"] and t.status == "completed"]
+            assert len(sets) == entry["trials"][leg] == 3
+            counted = [t.metrics["reps_counted"] for t in sets]
+            words = " · ".join(f"{c} of 3" for c in counted)
+            line = f"Reps counted per set, {leg} leg (session {sid}): {words}"
+            assert text.count(line) == 1, line
+            assert np.mean(counted) == pytest.approx(row[leg])
+    assert "One-leg squat (3 reps): left against right" in text
 
 
 def _pixels(pdf: Path, tmp: Path, dpi: int = 60) -> list[np.ndarray]:

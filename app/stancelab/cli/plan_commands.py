@@ -163,6 +163,10 @@ def _run(store, athlete, plan, args) -> int:
     if due is None:
         print(f"{athlete.name}'s plan is complete; see `stancelab plan show`")
         return 0
+    if sessions is None:
+        print(f"Stopped: {due.label} is not done; `stancelab plan run` resumes it at the first "
+              "item not done")
+        return 1
     print(f"Done: {due.label} ({len(results)} trial(s) and set(s) in sessions "
           f"{', '.join(map(str, sessions))})")
     _show(store, athlete, store.plan(plan.id), False)

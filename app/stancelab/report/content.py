@@ -6,7 +6,9 @@ progress charts, the model's per-session groups (``Assessment.history``: each po
 mean of that session's valid trials by the same rules). The only
 things read besides the model are what it does not hold: the sessions' board and calibration
 (the header), the stored trials' reach targets (the polygons) and, for the two stabilograms,
-the samples of one trial per leg over the window the model compared.
+the samples of one trial per leg over the window the model compared. An exercise's reps
+counted per set are the model's own per-trial values (``MetricStats.values`` of the group it
+compared on each leg).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from stancelab.analysis import AnalysisSettings, prepare
 from stancelab.analysis.assessment import Assessment, TrialRecord, assess
 from stancelab.analysis.reach import reach_polygon
 from stancelab.calibration import cop_from_forces, default_calibration
+from stancelab.exercises.settings import KINDS as EXERCISES
 from stancelab.station.assessment import trial_records
 from stancelab.storage import StorageError
 
@@ -77,6 +80,17 @@ class SeriesPoint:
     n: int
 
 
+@dataclass(frozen=True)
+class RepSets:
+    """The sets of one exercise on one leg that the model compared, in order."""
+
+    leg: str
+    session_id: int
+    trial_ids: list
+    counted: list            # reps counted per set
+    planned: list            # reps planned per set (empty when the model has none)
+
+
 @dataclass
 class ReportContent:
     athlete: object                      # storage.Athlete
@@ -91,6 +105,8 @@ class ReportContent:
     reach: dict = field(default_factory=dict)          # condition -> [ReachPolygon]
     # (drill, leg, condition, metric) -> [SeriesPoint] in session order
     series: dict = field(default_factory=dict)
+    # (exercise, condition) -> [RepSets], left then right
+    reps: dict = field(default_factory=dict)
 
     @property
     def first_date(self) -> str:
@@ -153,6 +169,7 @@ def gather(store, athlete, date_from: dt.date | None = None, date_to: dt.date | 
     content.stabilograms = _stabilograms(store, a, by_id)
     tell(4, steps)
     content.series = _series(a)
+    content.reps = _rep_sets(a)
     tell(5, steps)
     return content
 
@@ -250,6 +267,26 @@ def _window_trace(store, r: TrialRecord, leg: str) -> Stabilogram | None:
     step = max(1, len(p.x_mm) // MAX_TRACE_POINTS + (len(p.x_mm) % MAX_TRACE_POINTS > 0))
     return Stabilogram(leg, r.id, r.session_id, float(w["window_s"]), p.x_mm[::step],
                        p.y_mm[::step], dict(w["sway"]))
+
+
+def _rep_sets(a: Assessment) -> dict:
+    """Per exercise x condition, per leg: reps counted (and planned) in each set the model
+    compared for left against right."""
+    out: dict = {}
+    for side in a.sides:
+        if side.drill not in EXERCISES:
+            continue
+        sets = []
+        for leg in ("left", "right"):
+            for g in a.groups:
+                if (g.drill, g.condition, g.leg) == (side.drill, side.condition, leg) and \
+                        g.session_id == side.sessions.get(leg) and "reps_counted" in g.metrics:
+                    planned = g.metrics.get("reps_planned")
+                    sets.append(RepSets(leg, g.session_id, list(g.trial_ids),
+                                        list(g.metrics["reps_counted"].values),
+                                        list(planned.values) if planned else []))
+        out[(side.drill, side.condition)] = sets
+    return out
 
 
 def _series(a: Assessment) -> dict:

@@ -29,6 +29,7 @@ from stancelab.report.text import (
     metric_label,
     note_of,
     progress_words,
+    reps_line,
     row_cells,
     verdict_line,
 )
@@ -208,6 +209,8 @@ def _tables(f: Flow, c: ReportContent) -> None:
             f.para(FLAG_NOTE.format(flag=flag), 7, color="#555555")
         for note, k in notes.items():
             f.para(f"[{k}] {note}", 7, color="#555555")
+        for sets in c.reps.get((side.drill, side.condition), ()):
+            f.para(reps_line(sets), 8)
         f.para(verdict_line(side), 8.5, weight="bold")
         if side.note:
             f.para(f"Note: {side.note}", 7.5, color="#555555")

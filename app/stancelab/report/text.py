@@ -15,7 +15,9 @@ UNITS = (("_mm2_s", "mm²/s"), ("_mm_s", "mm/s"), ("_mm2", "mm²"), ("_mm", "mm"
          ("_pct", "%"), ("_hz", "Hz"), ("_deg", "°"), ("_s", "s"), ("_n", "N"))
 WORDS = {"ellipse95": "95 % ellipse", "ml": "ML", "ap": "AP", "rms": "RMS"}
 DRILL_TITLES = {"clock": "Clock balance", "single-leg": "Single-leg stand",
-                "quiet": "Quiet stance"}
+                "quiet": "Quiet stance", "squat": "One-leg squat",
+                "rdl": "One-leg Romanian deadlift with knee drive",
+                "step-up": "Step-up to balance"}
 #: Shown under every table that has a flagged row.
 FLAG_NOTE = "* asymmetry above {flag:g} %: information only; the verdict uses the noise"
 
@@ -63,6 +65,16 @@ def row_cells(row) -> tuple[str, str, str, str, str, str]:
         ("*" if g("flagged") else "")
     return (metric_label(g("metric")), mean_sd(g("left"), g("left_sd")),
             mean_sd(g("right"), g("right_sd")), asym, num(g("noise")), g("verdict"))
+
+
+def reps_line(sets) -> str:
+    """An exercise's reps counted per set on one leg (content.RepSets), as printed."""
+    def count(v) -> str:
+        return f"{v:.0f}" if v is not None and float(v).is_integer() else num(v)
+    per = [f"{count(c)} of {count(p)}" if p is not None else count(c)
+           for c, p in zip(sets.counted, sets.planned or [None] * len(sets.counted))]
+    return (f"Reps counted per set, {sets.leg} leg (session {sets.session_id}): "
+            + " · ".join(per))
 
 
 def note_of(reason: str | None) -> str | None:

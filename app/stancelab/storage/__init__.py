@@ -24,7 +24,7 @@ export and import give back bit-identical numbers. docs/storage.md describes it 
 """
 
 from stancelab.storage.backends import DATABASE_URL_ENV, is_server_url, open_backend
-from stancelab.storage.plans import PlanRecord, PlanSessionRecord
+from stancelab.storage.plans import PlanRecord, PlanSessionRecord, PlanStepRecord
 from stancelab.storage.records import (
     ERROR_KINDS,
     HEADLINE_KEYS,
@@ -57,6 +57,7 @@ __all__ = [
     "Athlete",
     "PlanRecord",
     "PlanSessionRecord",
+    "PlanStepRecord",
     "RecoveredTrial",
     "SampleArrays",
     "SampleWriter",

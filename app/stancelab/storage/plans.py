@@ -1,9 +1,10 @@
 """Plans in the database: an athlete's programme (its spec as JSON) and the sessions done.
 
-Mixed into :class:`~stancelab.storage.store.Storage`; the tables are schema version 3
+Mixed into :class:`~stancelab.storage.store.Storage`; the tables are schema versions 4 and 5
 (storage/schema.py). A plan session done links the plan to the stored sessions its drills and
 exercises were recorded in, so adherence and weekly totals come from the same trials the
-assessment reads.
+assessment reads. Each item (on one leg) of a session is marked as it ends (``plan_steps``), so
+a session interrupted half-way resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ class PlanSessionRecord:
     plan_id: int
     number: int
     session_id: int | None
+    done: str
+
+
+@dataclass(frozen=True)
+class PlanStepRecord:
+    plan_id: int
+    number: int
+    step: int
+    name: str
+    leg: str
+    session_id: int
     done: str
 
 
@@ -77,3 +89,20 @@ class PlanTables:
         return [PlanSessionRecord(*r) for r in self._q(
             "SELECT plan_id, number, session_id, done FROM plan_sessions WHERE plan_id = ? "
             "ORDER BY number, session_id", (plan_id,))]
+
+    def mark_plan_step(self, plan_id: int, number: int, step: int, name: str, leg: str,
+                       session_id: int, done: str | None = None) -> None:
+        """Item ``step`` (``name`` on ``leg``) of plan session ``number`` done, recorded in
+        stored session ``session_id``; marking it again replaces the earlier mark."""
+        with self.transaction():
+            self._write("DELETE FROM plan_steps WHERE plan_id = ? AND number = ? AND step = ?",
+                        (plan_id, number, step))
+            self._write("INSERT INTO plan_steps (plan_id, number, step, name, leg, session_id, "
+                        "done) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (plan_id, number, step, name, leg, session_id, done or now_iso()))
+
+    def plan_steps(self, plan_id: int, number: int) -> list[PlanStepRecord]:
+        """The items of plan session ``number`` done so far, in session order."""
+        return [PlanStepRecord(*r) for r in self._q(
+            "SELECT plan_id, number, step, name, leg, session_id, done FROM plan_steps "
+            "WHERE plan_id = ? AND number = ? ORDER BY step", (plan_id, number))]

@@ -142,12 +142,29 @@ _V4 = [
         PRIMARY KEY (plan_id, number, session_id))""",
 ]
 
+_V5 = [
+    # Per-item completion of a plan session (storage/plans.py): an interrupted session resumes
+    # at the first item (on one leg) not done instead of recording everything again. ``step``
+    # is the item's place in the session (station/plan_run.session_steps); its name and leg
+    # are kept so that a plan edited in between does not count a different item as done.
+    """CREATE TABLE plan_steps (
+        plan_id BIGINT NOT NULL REFERENCES plans (id),
+        number INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        leg TEXT NOT NULL,
+        session_id BIGINT NOT NULL REFERENCES sessions (id),
+        done TEXT NOT NULL,
+        PRIMARY KEY (plan_id, number, step))""",
+]
+
 Step = str | Callable
 MIGRATIONS: list[tuple[int, str, list[Step]]] = [
     (1, "athletes, calibrations, sessions, trials, samples", _V1),
     (2, "trial sample counts and summary metrics", _V2),
     (3, "athlete row versions, session origins, database facts (clinic server)", _V3),
     (4, "training plans and the plan sessions done", _V4),
+    (5, "the items of a plan session done, for resuming it", _V5),
 ]
 
 

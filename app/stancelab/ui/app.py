@@ -17,7 +17,7 @@ from stancelab.board.source import Source, SourceError
 from stancelab.station.choice import BoardChoice, Chosen, choose_board
 from stancelab.storage import StorageError
 from stancelab.ui import storage_notices
-from stancelab.ui.context import AppContext
+from stancelab.ui.context import AppContext, demo_athlete
 from stancelab.ui.displays import place_main_window, remember_main_window
 from stancelab.ui.main_window import MainWindow
 from stancelab.ui.startup import guard_qt_start
@@ -30,7 +30,11 @@ def choose_source(args, realtime: bool = True) -> tuple[Source, str | None]:
     """The source the arguments ask for (not opened) and the banner to show with it: the same
     selector as the command line (stancelab.station.choice), every board word honoured.
     Probing the ports takes up to 1.5 s: the app calls it on its worker."""
-    chosen = choose_board(BoardChoice.from_args(args), realtime=realtime)
+    words = BoardChoice.from_args(args)
+    maybe_simulated = words.simulate or not (words.port or words.gpio or words.replay
+                                             or words.wiiboard)
+    chosen = choose_board(words, realtime=realtime,
+                          athlete=demo_athlete(words) if maybe_simulated else None)
     return chosen.source, _banner(chosen)
 
 

@@ -9,7 +9,10 @@ screen when there is one, see ui/displays.py) while a drill runs.
 It renders the drill's events only (Instruction, PhaseChanged, TargetShown, Progress, Score...);
 the drills themselves are Qt-free state machines. The state band behind the cue says, in colour
 and in a word, what the athlete is doing: moving to the target, in the zone, hold done,
-time-out, touchdown (stepped off), rest, done.
+time-out, touchdown (stepped off), rest, done. For an exercise the large number is the rep
+counter (reps done of the set's planned), the ring says which set it is, the rest between sets
+counts down, and each rep's and each set's score joins the list; a plan session adds a line
+saying where the athlete is in it (:meth:`AthleteView.set_plan_line`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from stancelab.drills import events as ev
+from stancelab.exercises.settings import KINDS as EXERCISES
+from stancelab.exercises.settings import TITLES as EXERCISE_TITLES
 from stancelab.geometry import TWO_LEG_MARKS_MM, FootModel
 from stancelab.ui.widgets import ACCENT, BG, FG, OK, WARN, BoardCanvas, ProgressRing
 
@@ -104,10 +109,14 @@ class AthleteView(QWidget):
         self.warning = _label(WARN)
         self.warning.setObjectName("warning")
         self.header = _label("#9aa4b1")
+        self.plan_line = _label(ACCENT)
+        self.plan_line.setObjectName("plan-line")
+        self.plan_line.hide()
         self.coach_line = _label("#7d8794", Qt.AlignmentFlag.AlignRight)
         self.coach_line.setObjectName("coach-overlay")
         side = QVBoxLayout()
         side.setSpacing(4)
+        side.addWidget(self.plan_line)
         side.addWidget(self.state_word)
         side.addWidget(self.big)
         side.addWidget(self.ring, 3)
@@ -134,6 +143,9 @@ class AthleteView(QWidget):
         self.flash_s = 0.8
         self._flash_until = -math.inf
         self._cue_px = 12
+        #: The exercise set under way: (set number, sets, reps planned), and reps done in it.
+        self._set: tuple[int, int, int] | None = None
+        self._reps_done = 0
         self.set_state("idle")
         self._scale_fonts()
 
@@ -155,6 +167,7 @@ class AthleteView(QWidget):
         self.big.setFont(_font(0.14 * h))
         self.big.setFixedHeight(int(0.16 * h))
         self.warning.setFont(_font(0.04 * h))
+        self.plan_line.setFont(_font(0.032 * h))
         self.score_label.setFont(_font(0.045 * h))
         small = _font(max(0.016 * h, 11), bold=False)
         self.header.setFont(small)
@@ -195,6 +208,17 @@ class AthleteView(QWidget):
     def set_coach_line(self, text: str) -> None:
         self.coach_line.setText(text)
 
+    def set_plan_line(self, text: str) -> None:
+        """Where the athlete is in a plan session ("" hides it)."""
+        self.plan_line.setText(text)
+        self.plan_line.setVisible(bool(text))
+
+    @property
+    def rep_counter(self) -> str:
+        """The exercise's rep counter as shown in large type ("" outside a set)."""
+        text = self.big.text()
+        return text if self._set is not None and "/" in text else ""
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         self.key_pressed.emit(event)
 
@@ -216,6 +240,7 @@ class AthleteView(QWidget):
 
     def clear(self) -> None:
         self.scores = []
+        self._set = None
         self._flash_until = -math.inf
         self.score_label.setText("")
         self.warning.setText("")
@@ -231,9 +256,13 @@ class AthleteView(QWidget):
         if isinstance(e, ev.Instruction):
             self.set_cue(e.text)
         elif isinstance(e, ev.TrialStarted):
-            self.header.setText(f"{_title(e.drill)} · trial {e.index + 1} of {e.count} · "
+            word = "set" if e.drill in EXERCISES else "trial"
+            self.header.setText(f"{_title(e.drill)} · {word} {e.index + 1} of {e.count} · "
                                 f"{e.leg} {'feet' if e.leg == 'both' else 'leg'} · "
                                 f"{e.condition}")
+            self._set = (e.index + 1, e.count, int(e.settings.get("reps", 0))) \
+                if e.drill in EXERCISES else None
+            self._reps_done = 0
             self.warning.setText("")
             if e.leg in ("left", "right"):
                 frac = e.settings.get("target_fraction", 0.8) if e.drill == "clock" else None
@@ -293,12 +322,19 @@ class AthleteView(QWidget):
                     self.set_state("in-zone" if e.hold_fraction > 0 else "moving")
                 if e.remaining_s is not None:
                     self.big.setText(f"{e.remaining_s:.0f}")
+            elif self._set is not None:
+                k, n, reps = self._set
+                self.big.setText(f"{self._reps_done}/{reps}")
+                self.ring.set_progress(e.fraction, f"set {k}/{n}")
             else:
                 left = e.remaining_s
                 self.big.setText(f"{math.ceil(left - 1e-9)}" if left is not None else "")
                 self.ring.set_progress(e.fraction, "")
 
     def _score(self, e) -> None:
+        if self._set is not None and "rep" in e.detail:
+            self._reps_done = int(e.detail["rep"])
+            self.big.setText(f"{self._reps_done}/{self._set[2]}")
         if e.outcome in ("reached", "time-out"):
             self.set_state("hold-done" if e.outcome == "reached" else "time-out")
             self._flash_until = e.t_s + self.flash_s
@@ -313,5 +349,7 @@ class AthleteView(QWidget):
 
 
 def _title(drill: str) -> str:
+    if drill in EXERCISE_TITLES:
+        return EXERCISE_TITLES[drill][0].upper() + EXERCISE_TITLES[drill][1:]
     return {"clock": "Clock balance", "single-leg": "Single-leg stand",
             "quiet": "Quiet stance"}.get(drill, drill)

@@ -148,7 +148,7 @@ class AppContext(QObject):
 
         words = dataclasses.replace(self.board_choice, simulate=True, port=None, gpio=None,
                                     replay=None)
-        return choose_board(words, realtime=self.realtime).source
+        return choose_board(words, realtime=self.realtime, athlete=demo_athlete(words)).source
 
     def connect_simulated(self, **kwargs) -> Source:
         from stancelab.sim.simulated_board import SimulatedBoard
@@ -185,6 +185,14 @@ class AppContext(QObject):
                 close_source(src)
         self.session.detach()
         self.storage.close()
+
+
+def demo_athlete(choice: BoardChoice):
+    """The app's simulated athlete for these words: it also performs the exercises' sets when
+    a plan session asks (sim/exercises.py), so the demo walks through a whole session."""
+    from stancelab.sim.exercises import ExercisePerformer
+
+    return ExercisePerformer(choice.simulated_athlete(), seed=choice.seed)
 
 
 class _Locked:

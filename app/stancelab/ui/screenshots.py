@@ -5,7 +5,8 @@ Run: ``xvfb-run -s "-screen 0 1920x1080x24" python -m stancelab.ui.screenshots
 ``QT_QPA_PLATFORM=offscreen`` only the coach's screens are made). Uses a throw-away data
 folder, runs real drills on the simulated board faster than real time (demo autopilot), grabs
 every main screen at 1280 x 800 and the athlete view, full screen at 1920 x 1080, in each phase
-(``athlete-*.png``).
+(``athlete-*.png``), and a squat set of a plan session in the athlete view
+(``athlete-squat-*.png``; ``--plan-session`` makes only those).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def make_screenshots(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     if app.platformName() != "offscreen":
         files += athlete_shots(app, drills, out)
+        files += plan_session_shots(app, ctx, win, out)
 
     def shot(name: str) -> None:
         for _ in range(5):
@@ -146,6 +148,49 @@ def athlete_shots(app, drills, out: Path) -> list[Path]:
     return files
 
 
+def plan_session_shots(app, ctx, win, out: Path) -> list[Path]:
+    """The athlete view full screen during a plan session's squat set (the rep counter, the
+    set, the plan line) and in the rest before the next set; the board is then the default
+    simulated one again."""
+    from stancelab.exercises.plan import PlanItem, PlanSpec
+    from stancelab.sim.athlete import VirtualAthlete
+    from stancelab.sim.exercises import ExercisePerformer
+
+    a = ctx.athlete or ctx.ensure_demo_athlete()
+    ctx.select_athlete(a)
+    plan = ctx.storage.active_plan(a.id)
+    spec = PlanSpec(4, 3, training=[PlanItem("squat", 3, 10)],
+                    assessment=[PlanItem("squat", 3, 10)])
+    ctx.storage.start_plan(a.id, spec.to_dict())
+    ctx.connect_simulated(athlete=ExercisePerformer(VirtualAthlete(seed=9, stance="off"),
+                                                    seed=9), seed=9)
+    screen = win.show_screen("Plan")
+    screen.flow_options = {"between_ms": 0, "rest_s": 20.0}
+    _pump(app, lambda: not ctx.worker.running and not screen.loading)
+    screen.start_session()
+    drills, view = win.screens["Drills"], win.screens["Drills"].view
+    files = []
+
+    def grab(name: str) -> None:
+        ctx.session.pause()
+        for _ in range(5):
+            app.processEvents()
+        path = out / f"athlete-{name}.png"
+        drills._window.grab().save(str(path))
+        files.append(path)
+        ctx.session.resume()
+
+    _pump(app, lambda: view.rep_counter == "4/10")
+    grab("squat-set")
+    _pump(app, lambda: view.state == "rest" and view.big.text() == "15")
+    grab("squat-rest")
+    drills.escape()
+    if plan is not None:         # the plan the other screenshots show comes back
+        ctx.storage.start_plan(a.id, plan.spec, started=plan.started)
+    ctx.connect_simulated(seed=7)
+    return files
+
+
 def _plan_in_week_two(ctx) -> None:
     """The default plan, its baseline and week 1 done (in the session the drills were stored
     in), so the Plan screen shows adherence and today's session."""
@@ -158,14 +203,37 @@ def _plan_in_week_two(ctx) -> None:
         ctx.storage.mark_plan_session(plan.id, number, [sid])
 
 
+def plan_session_only(out: Path) -> list[Path]:
+    from PySide6.QtWidgets import QApplication
+
+    from stancelab.ui.app import build_window
+    from stancelab.ui.context import AppContext
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    ctx = AppContext()
+    ctx.realtime = False
+    win = build_window(ctx)
+    win.resize(1280, 800)
+    win.show()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        return plan_session_shots(app, ctx, win, out)
+    finally:
+        win.close()
+        ctx.close()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    p.add_argument("--plan-session", action="store_true",
+                   help="only the athlete view during a plan session's squat set")
     args = p.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["STANCELAB_DATA_DIR"] = tmp
-        for f in make_screenshots(args.out):
+        for f in (plan_session_only(args.out) if args.plan_session
+                  else make_screenshots(args.out)):
             print(f)
     return 0
 

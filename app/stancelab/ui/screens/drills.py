@@ -30,21 +30,26 @@ from stancelab.drills.quiet import QuietStance
 from stancelab.drills.runner import DrillRunner
 from stancelab.drills.settings import store_for_athlete
 from stancelab.drills.single_leg import SingleLegStand
+from stancelab.exercises.exercise import Exercise
+from stancelab.exercises.settings import KINDS as EXERCISES
 from stancelab.ui import displays
 from stancelab.ui.athlete_view import AthleteView
 from stancelab.ui.audio import AudioCues
+from stancelab.ui.plan_session import exercise_pilot
 from stancelab.ui.sound import distance_to_zone
 from stancelab.ui.widgets import BG
 from stancelab.ui.widgets.drill_settings import DrillSettingsForm
 
 #: (kind, title) of the drills offered, in list order.
 KINDS = (("clock", "Clock balance"), ("single-leg", "Single-leg stands"),
-         ("quiet", "Quiet stance — both feet"))
+         ("quiet", "Quiet stance — both feet"), ("squat", "One-leg squat"),
+         ("rdl", "One-leg RDL, knee drive"), ("step-up", "Step-up to balance"))
 #: Short names :meth:`DrillScreen.select` accepts: kind plus leg or leg order.
 DRILLS = {"clock-left": ("clock", "left"), "clock-right": ("clock", "right"),
           "single-both": ("single-leg", "left, then right"),
           "single-left": ("single-leg", "left only"),
-          "single-right": ("single-leg", "right only"), "quiet": ("quiet", None)}
+          "single-right": ("single-leg", "right only"), "quiet": ("quiet", None),
+          **{f"{k}-{leg}": (k, leg) for k in EXERCISES for leg in ("left", "right")}}
 GO_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_PageDown)
 COACH_KEYS = "Coach: Space start / continue · Esc stop"
 
@@ -59,6 +64,8 @@ class DrillScreen(QWidget):
         self.error: str | None = None
         self.autopilot = None
         self.state = "idle"          # idle | running | done
+        #: A plan session walking its items through this screen (ui/plan_session.py).
+        self.flow = None
         # Set when a drill stopped because the board went away; cleared with a "board is back"
         # cue once the board reconnects on its own.
         self.waiting_for_board = False
@@ -78,6 +85,7 @@ class DrillScreen(QWidget):
         self.trials, self.duration, self.rest = self.form.trials, self.form.duration, \
             self.form.rest
         self.form.clock_leg.currentIndexChanged.connect(self._preview)
+        self.form.exercise.leg.currentIndexChanged.connect(self._preview)
         self.form.leg_order.currentIndexChanged.connect(self._preview)
         self.form.target_pct.valueChanged.connect(self._preview)
         self.place = QComboBox()
@@ -123,9 +131,9 @@ class DrillScreen(QWidget):
         coach_w = QWidget()
         coach_w.setLayout(coach)
         coach_w.setFixedWidth(370)
-        self.choice.setFixedHeight(3 * 44)
+        self.choice.setFixedHeight(len(KINDS) * 30)
         self.choice.setStyleSheet("QListWidget { font-size: 15px; } "
-                                  "QListWidget::item { padding: 8px 6px; }")
+                                  "QListWidget::item { padding: 4px 6px; }")
 
         # the athlete view, here until a drill runs
         self.view = AthleteView()
@@ -176,7 +184,10 @@ class DrillScreen(QWidget):
             super().keyPressEvent(event)
 
     def go(self) -> None:
-        """The one button: start when idle, show results when done."""
+        """The one button: start when idle, show results when done (a plan session in
+        progress decides itself)."""
+        if self.flow is not None and self.flow.go():
+            return
         if self.state == "idle":
             self.start()
         elif self.state == "done":
@@ -188,6 +199,8 @@ class DrillScreen(QWidget):
     def escape(self) -> None:
         """Stop a running drill and bring the coach's window back (Space then opens the
         results, as at the end of a drill)."""
+        if self.flow is not None:
+            self.flow.escape()
         self.stop()
         self.bring_back()
 
@@ -198,6 +211,8 @@ class DrillScreen(QWidget):
             self.form.clock_leg.setCurrentText(leg)
         elif kind == "single-leg":
             self.form.leg_order.setCurrentText(leg)
+        elif kind in EXERCISES:
+            self.form.exercise.leg.setCurrentText(leg)
         if self.state == "done":
             self.state = "idle"
         self._preview()
@@ -212,6 +227,8 @@ class DrillScreen(QWidget):
             return ClockBalance.from_settings(s), s
         if kind == "single-leg":
             return SingleLegStand.from_settings(s), s
+        if kind in EXERCISES:
+            return Exercise(s), s
         return QuietStance.from_settings(s, foot_length_mm=self.ctx.foot_length_mm), s
 
     def start(self) -> None:
@@ -227,12 +244,23 @@ class DrillScreen(QWidget):
         except ValueError as e:
             self.message.setText(f"Check the settings: {e}")
             return
-        # Saved per athlete: the next drill of this kind starts from these settings.
-        ctx.athlete = ctx.storage.update_athlete(
-            ctx.athlete.id, settings=store_for_athlete(self.kind, settings, ctx.athlete.settings))
+        if self.kind not in EXERCISES:
+            # Saved per athlete: the next drill of this kind starts from these settings (an
+            # exercise's sets and reps are the plan's: this run only).
+            ctx.athlete = ctx.storage.update_athlete(
+                ctx.athlete.id,
+                settings=store_for_athlete(self.kind, settings, ctx.athlete.settings))
+        pilot = exercise_pilot(ctx) if self.kind in EXERCISES else None
+        self.run(drill, ctx.db_session_id(), pilot or ctx.make_autopilot())
+
+    def run(self, drill, session_id: int | None, autopilot=None) -> None:
+        """Run ``drill`` (a drill or an exercise) in the athlete view, recorded in stored
+        session ``session_id`` (None: a new one); the plan session (ui/plan_session.py) runs
+        its items through this. Board and athlete are checked by the caller."""
+        ctx = self.ctx
         self.runner = DrillRunner(ctx.session.source, ctx.session.calibration, drill,
-                                  ctx.storage, ctx.athlete.id, ctx.db_session_id())
-        self.autopilot = ctx.make_autopilot()
+                                  ctx.storage, ctx.athlete.id, session_id)
+        self.autopilot = autopilot
         self.error = None
         self.message.setText("")
         self.view.clear()
@@ -367,6 +395,8 @@ class DrillScreen(QWidget):
         elif kind == "single-leg":
             self.view.show_foot(length, self.form.leg_order.currentText().split(",")[0]
                                 .split()[0])
+        elif kind in EXERCISES:
+            self.view.show_foot(length, self.form.exercise.leg.currentText())
         else:
             self.view.show_two_feet(length)
         if self.state == "idle":

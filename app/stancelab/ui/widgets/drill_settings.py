@@ -3,6 +3,7 @@
 - clock balance: target (% of the foot's edge), hold, time-out, order, leg
 - single-leg stands: trials per leg, duration, rest, eyes, leg order
 - quiet stance: duration, eyes
+- an exercise (one-leg squat, RDL, step-up): ui/widgets/exercise_settings.py
 
 Values come from and go to the athlete's saved settings through stancelab.drills.settings
 (for_athlete / store_for_athlete), the same JSON the command line's --save-settings writes.
@@ -22,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from stancelab.drills.settings import for_athlete
+from stancelab.exercises.settings import KINDS as EXERCISES
+from stancelab.ui.widgets.exercise_settings import ExercisePage
 
 KINDS = ("clock", "single-leg", "quiet")
 LEG_ORDERS = {"left, then right": ("left", "right"), "right, then left": ("right", "left"),
@@ -85,17 +88,28 @@ class DrillSettingsForm(QStackedWidget):
                 w.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
                 form.addRow(label, w)
             self.addWidget(page)
+        self.exercise = ExercisePage()
+        self.addWidget(self.exercise)
+        self._saved: dict = {}
         self.load({}, 265.0)
 
     @property
     def kind(self) -> str:
-        return KINDS[self.currentIndex()]
+        i = self.currentIndex()
+        return KINDS[i] if i < len(KINDS) else self.exercise.kind
 
     def set_kind(self, kind: str) -> None:
+        if kind in EXERCISES:
+            if self.exercise.kind != kind or self.currentWidget() is not self.exercise:
+                self.exercise.load(kind, self._saved)
+            self.setCurrentWidget(self.exercise)
+            return
         self.setCurrentIndex(KINDS.index(kind))
 
     def load(self, athlete_settings: dict | None, foot_length_mm: float) -> None:
         """Show the athlete's saved settings (defaults where nothing is saved)."""
+        self._saved = dict(athlete_settings or {})
+        self.exercise.load(self.exercise.kind, self._saved)
         c = for_athlete("clock", athlete_settings, foot_length_mm=foot_length_mm)
         self.target_pct.setValue(round(c.target_fraction * 100))
         self.hold.setValue(c.hold_s)
@@ -132,6 +146,8 @@ class DrillSettingsForm(QStackedWidget):
 
     def settings(self, kind: str, athlete_settings: dict | None, foot_length_mm: float):
         """The drill's settings as the form shows them (ValueError names a bad entry)."""
+        if kind in EXERCISES:
+            return self.exercise.settings(kind, athlete_settings, foot_length_mm)
         if kind == "clock":
             return for_athlete("clock", athlete_settings, leg=self.clock_leg.currentText(),
                                foot_length_mm=foot_length_mm,
