@@ -34,6 +34,9 @@ def laptop():
         ada_sessions = [s.id for s in store.sessions(ada.id)]
         store.mark_plan_session(second.id, 1, ada_sessions[:1], "2026-02-02T10:00:00")
         store.mark_plan_session(second.id, 2, ada_sessions, "2026-02-04T10:00:00")
+        # plan session 3 cut short after its first item (it resumes there, on either side)
+        store.mark_plan_step(second.id, 3, 0, "clock", "left", ada_sessions[0],
+                             "2026-02-06T10:00:00")
         store.start_plan(bo.id, {"weeks": 2}, "2026-03-01")
         assert store.plan(first.id).status == "ended"
         return store.path
@@ -56,7 +59,7 @@ def test_migrate_copies_everything_and_again_copies_nothing(pg_db, capsys):
     assert "3 sessions copied (640 samples), 0 already on the server" in out
     assert "athletes: 1 added, 1 matched by name; 3 training plans copied, 0 already" in out
     for table in ("athletes", "calibrations", "sessions", "trials", "trial_metrics", "samples",
-                  "plans", "plan_sessions"):
+                  "plans", "plan_sessions", "plan_steps"):
         assert any(line.startswith(table) and line.endswith("ok") for line in out.splitlines())
     assert "Check passed" in out
     with Storage(path) as local, Storage(pg_db.target) as server:
@@ -81,10 +84,15 @@ def test_migrate_copies_everything_and_again_copies_nothing(pg_db, capsys):
         server_ids = {s.started: s.id for s in copied}
         local_ids = {s.id: s.started for s in local.sessions()}
         mine = local.active_plan(local.find_athlete("Ada").id)
+        ada_sessions_local = [x.id for x in local.sessions(local.find_athlete("Ada").id)]
         assert [(p.number, p.session_id, p.done) for p in server.plan_sessions(plan.id)] == [
             (p.number, server_ids[local_ids[p.session_id]], p.done)
             for p in local.plan_sessions(mine.id)]
         assert len(server.plan_sessions(plan.id)) == 3
+        assert [(p.step, p.name, p.leg, p.session_id, p.done)
+                for p in server.plan_steps(plan.id, 3)] == [
+            (0, "clock", "left", server_ids[local_ids[ada_sessions_local[0]]],
+             "2026-02-06T10:00:00")]
         assert server.active_plan(server.find_athlete("Bo").id).spec == {"weeks": 2}
         before = server._q("SELECT COUNT(*) FROM samples")
         plans_before = server._q("SELECT COUNT(*) FROM plans")
@@ -96,6 +104,7 @@ def test_migrate_copies_everything_and_again_copies_nothing(pg_db, capsys):
         assert server._q("SELECT COUNT(*) FROM samples") == before
         assert server._q("SELECT COUNT(*) FROM plans") == plans_before
         assert server._q("SELECT COUNT(*) FROM plan_sessions") == [(3,)]
+        assert server._q("SELECT COUNT(*) FROM plan_steps") == [(1,)]
         assert len(server.sessions()) == 4
 
 

@@ -39,6 +39,7 @@ HANDLED: dict[str, tuple[str, ...]] = {
     "samples": SAMPLE_COLUMNS,
     "plans": ("id", "athlete_id", "started", "spec", "status", "created"),
     "plan_sessions": ("plan_id", "number", "session_id", "done"),
+    "plan_steps": ("plan_id", "number", "step", "name", "leg", "session_id", "done"),
     "schema_version": ("version", "description", "applied"),
     "stancelab_info": ("key", "value"),
 }
@@ -230,6 +231,15 @@ def _copy_plans(src, dst, athlete_ids: dict, origins: dict, report: CopyReport) 
             "number, session_id") if (have[pid], number, sessions[sid]) not in done]
         dst._write_many("INSERT INTO plan_sessions (plan_id, number, session_id, done) "
                         "VALUES (?, ?, ?, ?)", rows)
+        # The steps done of a plan session (so a session cut short resumes on the server too).
+        steps_done = set(dst._q("SELECT plan_id, number, step FROM plan_steps"))
+        steps = [(have[pid], number, step, name, leg, sessions[sid], when)
+                 for pid, number, step, name, leg, sid, when in src._q(
+                     "SELECT plan_id, number, step, name, leg, session_id, done FROM plan_steps "
+                     "ORDER BY plan_id, number, step")
+                 if (have[pid], number, step) not in steps_done]
+        dst._write_many("INSERT INTO plan_steps (plan_id, number, step, name, leg, session_id, "
+                        "done) VALUES (?, ?, ?, ?, ?, ?, ?)", steps)
 
 
 def count_rows(src, dst) -> list[tuple[str, int, int]]:
@@ -267,4 +277,8 @@ def count_rows(src, dst) -> list[tuple[str, int, int]]:
     out.append(("plan_sessions", len(local_links),
                 sum(1 for p, n, s in local_links
                     if (plans.get(p), n, sessions.get(s)) in server_links)))
+    server_steps = set(dst._q("SELECT plan_id, number, step FROM plan_steps"))
+    local_steps = src._q("SELECT plan_id, number, step FROM plan_steps")
+    out.append(("plan_steps", len(local_steps),
+                sum(1 for p, n, k in local_steps if (plans.get(p), n, k) in server_steps)))
     return out
