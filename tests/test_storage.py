@@ -309,3 +309,19 @@ def test_only_the_postgres_backend_imports_psycopg(tmp_path):
     r = _lint_imports(_broken_copy(tmp_path, "storage/store.py", "import psycopg"))
     assert r.returncode != 0
     assert "Only the PostgreSQL backend knows" in r.stdout.split("Broken contracts")[-1]
+
+
+def test_a_long_trial_is_read_in_steps_and_comes_back_whole(db, monkeypatch):
+    """read_samples reads READ_CHUNK_ROWS rows per query (no long GIL hold beside the UI): the
+    steps join into exactly what was stored, at and across every step boundary."""
+    from stancelab.storage import samples as samples_mod
+
+    monkeypatch.setattr(samples_mod, "READ_CHUNK_ROWS", 7)
+    with db.open() as store:
+        _, trial = new_trial(store)
+        stored = SampleArrays.from_samples(make_samples(0, 23), phase="hold")
+        store.insert_samples(trial.id, stored)
+        back = store.read_samples(trial.id)
+        assert len(back) == 23 and back.equals(stored)
+        _, empty = new_trial(store)
+        assert len(store.read_samples(empty.id)) == 0

@@ -54,6 +54,15 @@ class SampleArrays:
                    np.array([s.status for s in samples], np.int64),
                    _text_column(phase, n), _text_column(target, n))
 
+    @classmethod
+    def concat(cls, parts: list[SampleArrays]) -> SampleArrays:
+        """The parts one after the other (e.g. a trial read from the database in steps)."""
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(p, k) for p in parts])
+                     for k in ("seq", "t_s", "t_host_s", "counts", "status", "phase",
+                               "target")))
+
     def equals(self, other: SampleArrays) -> bool:
         return (len(self) == len(other)
                 and all(np.array_equal(getattr(self, k), getattr(other, k))

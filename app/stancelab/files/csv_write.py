@@ -35,7 +35,10 @@ from stancelab.files.csv_format import (
     metadata_text,
 )
 
-_CHUNK_ROWS = 50_000
+# Rows formatted per step: small enough that no single numpy call holds the GIL for long (the
+# export runs on the worker beside the UI thread) and that the step stays in cache (10,000
+# rows: ~12 ms, against ~108 ms for 50,000 on the development machine).
+_CHUNK_ROWS = 10_000
 
 Progress = Callable[[int, int], None]
 
