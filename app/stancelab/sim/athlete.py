@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-import scipy.signal as sg
 from scipy.spatial import ConvexHull
 
+from stancelab.analysis.iir import bilinear, butter_bandpass1, butter_lowpass, lfilter_exact
 from stancelab.geometry import (
     SINGLE_LEG_MARK_MM,
     TWO_LEG_MARKS_MM,
@@ -129,16 +129,15 @@ def _design(p: SwayParams) -> tuple[np.ndarray, np.ndarray]:
     tu = 1.0 / (2 * math.pi * p.effort_hz)
     num = [-p.c_s2, 0.0, 1.0]
     den = np.polymul([1.0, 2 * p.damping * w, w * w], np.polymul([tu, 1.0], [tu, 1.0]))
-    b, a, _ = sg.cont2discrete((num, den), _DT, method="bilinear")
-    b = np.ravel(b)
-    h = sg.lfilter(b, a, np.r_[1.0, np.zeros(int(120 * GRID_HZ))])
+    b, a = bilinear(num, den, _DT)
+    h = lfilter_exact(b, a, np.r_[1.0, np.zeros(int(120 * GRID_HZ))], np.zeros(len(a) - 1))[0]
     return b / math.sqrt(float(np.sum(h * h))), a
 
 
 def _vertical_filter(lo_hz: float, hi_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    b, a = sg.butter(1, [lo_hz, hi_hz], "band", fs=GRID_HZ) if lo_hz else \
-        sg.butter(2, hi_hz, fs=GRID_HZ)
-    h = sg.lfilter(b, a, np.r_[1.0, np.zeros(int(20 * GRID_HZ))])
+    b, a = butter_bandpass1(lo_hz, hi_hz, GRID_HZ) if lo_hz else \
+        butter_lowpass(2, hi_hz, GRID_HZ)
+    h = lfilter_exact(b, a, np.r_[1.0, np.zeros(int(20 * GRID_HZ))], np.zeros(len(a) - 1))[0]
     return b / math.sqrt(float(np.sum(h * h))), a
 
 
@@ -169,7 +168,7 @@ class _SwayProcess:
         noise = self.rng.standard_normal((n, 3))
         out = np.empty((n, 3))
         for k, (b, a) in enumerate(self.filters):
-            out[:, k], self.zi[k] = sg.lfilter(b, a, noise[:, k], zi=self.zi[k])
+            out[:, k], self.zi[k] = lfilter_exact(b, a, noise[:, k], self.zi[k])
             out[:, k] *= self.gains[k]
         return out
 
