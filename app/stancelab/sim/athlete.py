@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-from scipy.spatial import ConvexHull
 
 from stancelab.analysis.iir import bilinear, butter_bandpass1, butter_lowpass, lfilter_exact
 from stancelab.geometry import (
@@ -34,6 +33,7 @@ from stancelab.geometry import (
     BoardGeometry,
     FootModel,
     G,
+    convex_hull,
     ray_polygon_distance,
 )
 from stancelab.sim.trials import (
@@ -318,7 +318,7 @@ class VirtualAthlete:
             return self.feet[stance].outline() + np.asarray(SINGLE_LEG_MARK_MM)
         pts = np.vstack([self.feet[s].outline() + np.asarray(TWO_LEG_MARKS_MM[s])
                          for s in ("left", "right")])
-        return pts[ConvexHull(pts).vertices]
+        return convex_hull(pts)
 
     def stance_centre_mm(self, stance: str | None = None) -> np.ndarray:
         stance = stance or self.stance
