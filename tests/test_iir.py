@@ -7,7 +7,8 @@ import pytest
 import scipy.signal as sg
 
 from stancelab.analysis import iir
-from stancelab.sim.athlete import SWAY, _design
+from stancelab.sim.athlete import SWAY
+from stancelab.sim.sway_process import _design
 
 
 def _close(ours, theirs, tol=1e-12):

@@ -98,40 +98,56 @@ def _normalise(b, a) -> tuple[np.ndarray, np.ndarray]:
 def lfilter_exact(b, a, x, zi) -> tuple[np.ndarray, np.ndarray]:
     """1-D ``x`` through (b, a) from state ``zi`` sample by sample; ``(y, zf)`` bit for bit as
     scipy.signal.lfilter(b, a, x, zi=zi) (its C loop's operations in its order)."""
-    b, a = _normalise(b, a)
-    m = len(a) - 1
-    z = [float(v) for v in np.broadcast_to(np.asarray(zi, dtype=float), (m,))]
-    bl, al = [float(v) for v in b], [float(v) for v in a]
-    b0 = bl[0]
-    y = [0.0] * len(x)
-    xs = np.asarray(x, dtype=float).tolist()
-    if m == 2:                               # unrolled: the simulator's vertical filter
-        b1, b2, a1, a2 = bl[1], bl[2], al[1], al[2]
-        z0, z1 = z
-        for i, xn in enumerate(xs):
-            yn = z0 + b0 * xn
-            z0 = z1 + xn * b1 - yn * a1
-            z1 = xn * b2 - yn * a2
-            y[i] = yn
-        z = [z0, z1]
-    elif m == 4:                             # unrolled: the simulator's sway filters
-        b1, b2, b3, b4 = bl[1:]
-        a1, a2, a3, a4 = al[1:]
-        z0, z1, z2, z3 = z
-        for i, xn in enumerate(xs):
-            yn = z0 + b0 * xn
-            z0 = z1 + xn * b1 - yn * a1
-            z1 = z2 + xn * b2 - yn * a2
-            z2 = z3 + xn * b3 - yn * a3
-            z3 = xn * b4 - yn * a4
-            y[i] = yn
-        z = [z0, z1, z2, z3]
-    else:
-        for i, xn in enumerate(xs):
-            yn = z[0] + b0 * xn if m else b0 * xn
-            for k in range(m - 1):
-                z[k] = z[k + 1] + xn * bl[k + 1] - yn * al[k + 1]
-            if m:
-                z[m - 1] = xn * bl[m] - yn * al[m]
-            y[i] = yn
-    return np.array(y), np.array(z)
+    y, zf = ExactFilter(b, a).run(x, [float(v) for v in np.ravel(zi)])
+    return y, np.array(zf)
+
+
+class ExactFilter:
+    """``lfilter_exact`` with the coefficients prepared once (the simulator calls it every
+    tick with a few samples, where preparing them cost more than filtering)."""
+
+    def __init__(self, b, a) -> None:
+        b, a = _normalise(b, a)
+        self.order = len(a) - 1
+        self._b = [float(v) for v in b]
+        self._a = [float(v) for v in a]
+
+    def run(self, x, zi: list[float]) -> tuple[np.ndarray, list[float]]:
+        """``x`` from the state ``zi`` (a list of floats) -> (y, the state after, a list)."""
+        m, bl, al = self.order, self._b, self._a
+        z = list(zi)
+        if len(z) != m:
+            raise ValueError(f"zi must hold {m} values, got {len(z)}")
+        b0 = bl[0]
+        xs = np.asarray(x, dtype=float).tolist()
+        y = [0.0] * len(xs)
+        if m == 2:                               # unrolled: the simulator's vertical filter
+            b1, b2, a1, a2 = bl[1], bl[2], al[1], al[2]
+            z0, z1 = z
+            for i, xn in enumerate(xs):
+                yn = z0 + b0 * xn
+                z0 = z1 + xn * b1 - yn * a1
+                z1 = xn * b2 - yn * a2
+                y[i] = yn
+            z = [z0, z1]
+        elif m == 4:                             # unrolled: the simulator's sway filters
+            b1, b2, b3, b4 = bl[1:]
+            a1, a2, a3, a4 = al[1:]
+            z0, z1, z2, z3 = z
+            for i, xn in enumerate(xs):
+                yn = z0 + b0 * xn
+                z0 = z1 + xn * b1 - yn * a1
+                z1 = z2 + xn * b2 - yn * a2
+                z2 = z3 + xn * b3 - yn * a3
+                z3 = xn * b4 - yn * a4
+                y[i] = yn
+            z = [z0, z1, z2, z3]
+        else:
+            for i, xn in enumerate(xs):
+                yn = z[0] + b0 * xn if m else b0 * xn
+                for k in range(m - 1):
+                    z[k] = z[k + 1] + xn * bl[k + 1] - yn * al[k + 1]
+                if m:
+                    z[m - 1] = xn * bl[m] - yn * al[m]
+                y[i] = yn
+        return np.array(y), z
