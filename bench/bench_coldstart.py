@@ -16,7 +16,13 @@ warm (a repeated start, not the first after boot).
   and quits. There is no such hook in ``stancelab`` itself (see docs/benchmarks.md).
 
 Times are from just before the process is spawned. Medians and max over the runs; also the
-child's CPU time (user + system, whole run to exit), which a busy machine inflates less.
+child's CPU time (user + system, whole run to exit), which a busy machine inflates less, and
+for the GUI the child's CPU time when the first COP was painted (all its threads), the figure
+to compare between trees on a shared machine.
+
+Target (issue "The athlete's screen"): GUI cold start to the first COP painted <= 2 s (median
+wall). ``--app DIR`` measures another checkout's ``app`` folder (e.g. the main tree, back to
+back with this one, in the same conditions).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET_S = None  # the issue sets no number for cold start; reported only
+TARGET_S = 2.0  # GUI: first COP painted, median wall
 
 GUI_CHILD = r"""
 import sys, time
@@ -54,6 +60,7 @@ win.show()
 def first(painted_s, t_host_s):
     print(f"WINDOW {t_window!r}", flush=True)
     print(f"FIRST_COP {time.time()!r}", flush=True)
+    print(f"CPU {time.process_time()!r}", flush=True)
     win.screens["Live"].canvas.paint_hook = None
     app.quit()
 win.screens["Live"].canvas.paint_hook = first
@@ -63,8 +70,11 @@ sys.exit(rc)
 """
 
 
+APP = ROOT / "app"
+
+
 def _env(tmp: str) -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT / "app"), STANCELAB_DATA_DIR=tmp,
+    return dict(os.environ, PYTHONPATH=str(APP), STANCELAB_DATA_DIR=tmp,
                 QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1")
 
 
@@ -106,7 +116,8 @@ def gui_once(timeout_s: float = 60.0) -> dict:
         raise RuntimeError(f"GUI child exited {res.returncode} before a COP was painted: "
                            f"{res.stderr[-800:]}")
     return {"window_built_s": float(stamps["WINDOW"]) - t0,
-            "first_cop_painted_s": float(stamps["FIRST_COP"]) - t0, "exit_s": end,
+            "first_cop_painted_s": float(stamps["FIRST_COP"]) - t0,
+            "cpu_at_first_cop_s": float(stamps["CPU"]), "exit_s": end,
             "process_cpu_s": _child_cpu_s() - cpu0}
 
 
@@ -130,8 +141,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--app", type=Path, default=APP, help="the app folder to measure")
     a = ap.parse_args(argv)
+    globals()["APP"] = a.app.resolve()
+    load0 = os.getloadavg()
     r = run(a.runs)
+    first = r["gui"]["first_cop_painted_s"]["median_s"]
+    r.update(app=str(APP), target_s=TARGET_S, met=first <= TARGET_S,
+             load_average=[load0, os.getloadavg()])
     if a.json:
         print(json.dumps(r, indent=2))
         return 0
@@ -140,6 +157,9 @@ def main(argv=None) -> int:
         for k, v in r[side].items():
             print(f"  {side} {k:<22} {v['median_s'] * 1e3:7.0f} ms "
                   f"[{v['min_s'] * 1e3:.0f}-{v['max_s'] * 1e3:.0f}]")
+    print(f"  target: GUI first COP <= {TARGET_S:g} s (median wall): "
+          f"{'met' if r['met'] else 'MISSED'}; load average {load0[0]:.2f} -> "
+          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs ({APP})")
     return 0
 
 

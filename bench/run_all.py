@@ -198,10 +198,11 @@ def parse_coldstart(out, js):
     return [Figure("cold start CLI to first sample", c["first_sample_s"]["median_s"], "s",
                    note=f"max {c['first_sample_s']['max_s']:.2f} s; process CPU "
                         f"{c['process_cpu_s']['median_s']:.2f} s; {js['runs']} runs"),
-            Figure("cold start GUI to first COP painted", g["first_cop_painted_s"]["median_s"],
-                   "s", note=f"max {g['first_cop_painted_s']['max_s']:.2f} s; window built at "
-                             f"{g['window_built_s']['median_s']:.2f} s; process CPU "
-                             f"{g['process_cpu_s']['median_s']:.2f} s; {js['runs']} runs")]
+            _le("cold start GUI to first COP painted", g["first_cop_painted_s"]["median_s"],
+                "s", 2.0, note=f"max {g['first_cop_painted_s']['max_s']:.2f} s; window built at "
+                               f"{g['window_built_s']['median_s']:.2f} s; CPU at the first COP "
+                               f"{g['cpu_at_first_cop_s']['median_s']:.2f} s, to exit "
+                               f"{g['process_cpu_s']['median_s']:.2f} s; {js['runs']} runs")]
 
 
 def parse_sim_stats(out, js):

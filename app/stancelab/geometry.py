@@ -180,3 +180,30 @@ def ray_polygon_distance(poly: np.ndarray, angle_rad: float) -> float:
     if not ok.any():
         raise ValueError("ray does not cross the polygon; is the origin inside it?")
     return float(t[ok].max())
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """Vertices of the convex hull of 2-D points, counter-clockwise; points on an edge, or off
+    it by rounding only (1e-12 of the extent), are left out as qhull merges them, so the vertex
+    set and order are those of scipy.spatial.ConvexHull(points).vertices, perhaps starting at
+    another vertex (tests/test_geometry_hull.py). Andrew's monotone chain in Python: for
+    outlines of a few hundred points, without scipy.spatial's ~0.4 s import on the way to the
+    first COP."""
+    pts = np.asarray(points, dtype=float)
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    xy = pts[order].tolist()
+    tol = 1e-12 * float(np.ptp(pts, axis=0).max()) ** 2    # a cross product: mm^2
+
+    def chain(seq):
+        out: list[list[float]] = []
+        for p in seq:
+            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1]) -
+                                     (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= tol:
+                out.pop()
+            out.append(p)
+        return out[:-1]
+
+    hull = chain(xy) + chain(xy[::-1])
+    if len(hull) < 3:
+        raise ValueError("the points do not span an area (fewer than 3 off one line)")
+    return np.array(hull)

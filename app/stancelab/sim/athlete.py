@@ -21,12 +21,9 @@ non-decreasing times; commands act at ``t_s`` or at the end of what has been gen
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
-import scipy.signal as sg
-from scipy.spatial import ConvexHull
 
 from stancelab.geometry import (
     SINGLE_LEG_MARK_MM,
@@ -34,8 +31,10 @@ from stancelab.geometry import (
     BoardGeometry,
     FootModel,
     G,
+    convex_hull,
     ray_polygon_distance,
 )
+from stancelab.sim.sway_process import _DT, GRID_HZ, SwayParams, _SwayProcess
 from stancelab.sim.trials import (
     DEFAULT_STEP_ON,
     DEFAULT_VARIABILITY,
@@ -50,19 +49,6 @@ from stancelab.sim.trials import (
 
 STANCES = ("both", "left", "right", "off")
 EYES = ("open", "closed")
-GRID_HZ = 200.0
-_DT = 1.0 / GRID_HZ
-
-
-@dataclass(frozen=True)
-class SwayParams:
-    """One axis of sway: COP standard deviation and the pendulum's shape."""
-
-    sd_mm: float
-    natural_hz: float   # COM pendulum under postural control
-    damping: float
-    effort_hz: float    # corner of the 2nd-order low-pass on the driving noise
-    c_s2: float = 0.1   # COP - COM lever: c = I / (m g h)
 
 
 # (ML, AP) per (two-leg?, eyes). Chosen with bench/sim_stats.py against the ranges in
@@ -121,57 +107,6 @@ def soft_limit(u: np.ndarray, knee: float = SOFT_LIMIT_KNEE) -> np.ndarray:
     u = np.asarray(u, dtype=float)
     over = np.maximum(u - knee, 0.0)
     return np.where(u > knee, knee + (1.0 - knee) * np.tanh(over / (1.0 - knee)), u)
-
-
-def _design(p: SwayParams) -> tuple[np.ndarray, np.ndarray]:
-    """Discrete filter white noise -> COP (unit variance), from the continuous pendulum model."""
-    w = 2 * math.pi * p.natural_hz
-    tu = 1.0 / (2 * math.pi * p.effort_hz)
-    num = [-p.c_s2, 0.0, 1.0]
-    den = np.polymul([1.0, 2 * p.damping * w, w * w], np.polymul([tu, 1.0], [tu, 1.0]))
-    b, a, _ = sg.cont2discrete((num, den), _DT, method="bilinear")
-    b = np.ravel(b)
-    h = sg.lfilter(b, a, np.r_[1.0, np.zeros(int(120 * GRID_HZ))])
-    return b / math.sqrt(float(np.sum(h * h))), a
-
-
-def _vertical_filter(lo_hz: float, hi_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    b, a = sg.butter(1, [lo_hz, hi_hz], "band", fs=GRID_HZ) if lo_hz else \
-        sg.butter(2, hi_hz, fs=GRID_HZ)
-    h = sg.lfilter(b, a, np.r_[1.0, np.zeros(int(20 * GRID_HZ))])
-    return b / math.sqrt(float(np.sum(h * h))), a
-
-
-class _SwayProcess:
-    """Unit-free sway of one condition: ML, AP COP offsets (mm) and vertical acceleration."""
-
-    def __init__(self, ml: SwayParams, ap: SwayParams, vert_rms: float, scale: float,
-                 seed_seq: np.random.SeedSequence, freq: float = 1.0, band=(0.0, 3.0)) -> None:
-        self.params, self.band = (ml, ap), band
-        self.gains = [ml.sd_mm * scale, ap.sd_mm * scale, vert_rms * scale]
-        self.rng, self.seed_seq = np.random.default_rng(seed_seq), seed_seq
-        self.retune(freq)
-
-    def retune(self, freq: float) -> None:
-        """A trial's own pace: the pendulum's frequencies x freq; restarts the process."""
-        self.freq = freq
-        self.filters = [_design(replace(p, natural_hz=p.natural_hz * freq,
-                                        effort_hz=p.effort_hz * freq)) for p in self.params]
-        self.filters.append(_vertical_filter(*self.band))
-        self.reset()
-
-    def reset(self) -> None:
-        self.zi = [np.zeros(max(len(a), len(b)) - 1) for b, a in self.filters]
-        # Start in the stationary regime: run the filters through 60 s of noise first.
-        self.next(int(60 * GRID_HZ))
-
-    def next(self, n: int) -> np.ndarray:
-        noise = self.rng.standard_normal((n, 3))
-        out = np.empty((n, 3))
-        for k, (b, a) in enumerate(self.filters):
-            out[:, k], self.zi[k] = sg.lfilter(b, a, noise[:, k], zi=self.zi[k])
-            out[:, k] *= self.gains[k]
-        return out
 
 
 class VirtualAthlete:
@@ -319,7 +254,7 @@ class VirtualAthlete:
             return self.feet[stance].outline() + np.asarray(SINGLE_LEG_MARK_MM)
         pts = np.vstack([self.feet[s].outline() + np.asarray(TWO_LEG_MARKS_MM[s])
                          for s in ("left", "right")])
-        return pts[ConvexHull(pts).vertices]
+        return convex_hull(pts)
 
     def stance_centre_mm(self, stance: str | None = None) -> np.ndarray:
         stance = stance or self.stance

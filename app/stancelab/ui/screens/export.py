@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stancelab import paths, report
+from stancelab import paths
 from stancelab.files import csv_write, transfer
 from stancelab.storage import Storage, StorageError
 from stancelab.ui.widgets.common import ACCENT
@@ -267,6 +267,10 @@ def _report_job(store, folder: Path, athlete, stem: str, pdf: bool, *, files,
                 progress) -> None:
     """The PDF report (``pdf``) or the PNG of each of its plots: reading is the first 6 of
     10 steps, drawing and writing the rest."""
+    # Imported here, on the worker: matplotlib's PDF backend costs ~0.7 s, which the app's
+    # start-up (the first COP painted) should not pay for a screen that may never be used.
+    from stancelab import report
+
     steps = 10
     try:
         content = report.gather(store, athlete, progress=lambda done, total: progress(

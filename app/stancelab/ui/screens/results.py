@@ -7,7 +7,7 @@ samples are read and its sway computed on the worker, and the latest pick wins.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -35,6 +35,8 @@ def _plot(title: str) -> pg.PlotWidget:
     pi.setMenuEnabled(False)
     w.setAspectLocked(True)
     return w
+
+WARM_UP_AFTER_MS = 3000   # start-up is done by then (first COP painted in ~1-2 s)
 
 
 class _Pick:
@@ -100,9 +102,17 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         lay.addWidget(self.list)
         lay.addLayout(right, 1)
         self.watch_results(ctx)
-        # The first pick computes sway metrics, whose scipy import takes 1-2 s: done now, on
-        # the worker, so neither the UI thread nor the first look at a trial waits for it.
-        ctx.worker.submit(td.warm_up, name="warm up the sway metrics")
+        # The first pick computes sway metrics, whose scipy import takes 1-2 s: done on the
+        # worker, so neither the UI thread nor the first look at a trial waits for it; a few
+        # seconds after start-up, because importing holds Python's lock and delayed the first
+        # COP painted by ~0.5 s (bench/bench_coldstart.py, docs/benchmarks.md).
+        QTimer.singleShot(WARM_UP_AFTER_MS, self, self._warm_up)
+
+    def _warm_up(self) -> None:
+        try:
+            self.ctx.worker.submit(td.warm_up, name="warm up the sway metrics")
+        except RuntimeError:       # the app closed within the first seconds: nothing to do
+            pass
 
     # -- the list
     def load_request(self) -> tuple:
