@@ -30,10 +30,11 @@ def _pump(app, until, timeout_s: float = 120.0) -> None:
         time.sleep(0.001)
 
 
-def make_screenshots(out: Path) -> list[Path]:
+def _app_window():
+    """The application, a fresh context (not real time) and its window at 1280 x 800."""
     from PySide6.QtWidgets import QApplication
 
-    from stancelab.ui.app import SIMULATED_BANNER, build_window
+    from stancelab.ui.app import build_window
     from stancelab.ui.context import AppContext
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -42,6 +43,13 @@ def make_screenshots(out: Path) -> list[Path]:
     win = build_window(ctx)
     win.resize(1280, 800)
     win.show()
+    return app, ctx, win
+
+
+def make_screenshots(out: Path) -> list[Path]:
+    from stancelab.ui.app import SIMULATED_BANNER
+
+    app, ctx, win = _app_window()
     ctx.connect_simulated(seed=7)
     win.set_banner(SIMULATED_BANNER)
     drills = win.screens["Drills"]
@@ -204,17 +212,7 @@ def _plan_in_week_two(ctx) -> None:
 
 
 def plan_session_only(out: Path) -> list[Path]:
-    from PySide6.QtWidgets import QApplication
-
-    from stancelab.ui.app import build_window
-    from stancelab.ui.context import AppContext
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    ctx = AppContext()
-    ctx.realtime = False
-    win = build_window(ctx)
-    win.resize(1280, 800)
-    win.show()
+    app, ctx, win = _app_window()
     out.mkdir(parents=True, exist_ok=True)
     try:
         return plan_session_shots(app, ctx, win, out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QSizePolicy, QWidget
 
 BG = "#101418"
 FG = "#f2f2f2"
@@ -24,6 +24,16 @@ def big_label(text: str = "", pt: int = 40, colour: str = FG, bold: bool = True)
     lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
     lab.setWordWrap(True)
     return lab
+
+
+def seconds_box(lo: float, hi: float, step: float = 1.0) -> QDoubleSpinBox:
+    """A spin box for a duration in seconds (drill and exercise settings)."""
+    w = QDoubleSpinBox()
+    w.setRange(lo, hi)
+    w.setSingleStep(step)
+    w.setDecimals(1)
+    w.setSuffix(" s")
+    return w
 
 
 class ProgressRing(QWidget):

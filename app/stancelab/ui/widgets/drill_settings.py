@@ -14,7 +14,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QLineEdit,
     QSpinBox,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from stancelab.drills.settings import for_athlete
 from stancelab.exercises.settings import KINDS as EXERCISES
+from stancelab.ui.widgets.common import seconds_box as _seconds
 from stancelab.ui.widgets.exercise_settings import ExercisePage
 
 KINDS = ("clock", "single-leg", "quiet")
@@ -32,13 +32,6 @@ LEG_ORDERS = {"left, then right": ("left", "right"), "right, then left": ("right
 ORDERS = ("clockwise", "counterclockwise", "12 3 6 9", "coach's list")
 
 
-def _seconds(lo: float, hi: float, step: float = 1.0) -> QDoubleSpinBox:
-    w = QDoubleSpinBox()
-    w.setRange(lo, hi)
-    w.setSingleStep(step)
-    w.setDecimals(1)
-    w.setSuffix(" s")
-    return w
 
 
 def _combo(items) -> QComboBox:

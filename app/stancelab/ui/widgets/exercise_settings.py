@@ -11,18 +11,10 @@ athlete's sets and reps.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QSpinBox, QWidget
 
 from stancelab.exercises.settings import for_athlete
-
-
-def _seconds(lo: float, hi: float, step: float = 1.0) -> QDoubleSpinBox:
-    w = QDoubleSpinBox()
-    w.setRange(lo, hi)
-    w.setSingleStep(step)
-    w.setDecimals(1)
-    w.setSuffix(" s")
-    return w
+from stancelab.ui.widgets.common import seconds_box as _seconds
 
 
 class ExercisePage(QWidget):
