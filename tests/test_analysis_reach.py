@@ -146,3 +146,18 @@ def test_recentre_from_quiet_stance():
     assert (cx, cy) == pytest.approx((x[:201].mean(), y[:201].mean()))
     with pytest.raises(ValueError, match="placement mark"):
         foot_centre_from_quiet_stance(t, x + 100.0, y)
+
+
+def test_a_stored_trials_polygon_is_the_scored_one():
+    """trial_reach_polygon (Results, Compare, the PDF) reads a stored trial's targets into the
+    same polygon reach_polygon gives the edge-reach score; too few targets give None."""
+    from stancelab.analysis.reach import reach_polygon, trial_reach_polygon
+
+    angles = [k * math.pi / 6 for k in range(12)]
+    reach = [40.0 + 3 * k for k in range(12)]
+    metrics = {"targets": [{"angle_rad": a, "max_excursion_mm": r}
+                           for a, r in zip(angles, reach, strict=True)]
+               + [{"angle_rad": None, "max_excursion_mm": 9.0}]}
+    assert np.array_equal(trial_reach_polygon(metrics), reach_polygon(angles, reach))
+    assert trial_reach_polygon({"targets": metrics["targets"][:2]}) is None
+    assert trial_reach_polygon({}) is None

@@ -165,6 +165,18 @@ def reach_polygon(angles_rad, max_excursion_mm) -> np.ndarray:
     return np.column_stack([r * np.cos(a), r * np.sin(a)]).reshape(-1, 2)
 
 
+def trial_reach_polygon(metrics: dict) -> np.ndarray | None:
+    """:func:`reach_polygon` of a stored clock trial (its ``targets`` metrics), around the foot
+    centre; None when fewer than 3 targets have a direction and an excursion."""
+    targets = [t for t in metrics.get("targets") or ()
+               if isinstance(t, dict) and t.get("angle_rad") is not None
+               and t.get("max_excursion_mm") is not None]
+    if len(targets) < 3:
+        return None
+    return reach_polygon([t["angle_rad"] for t in targets],
+                         [t["max_excursion_mm"] for t in targets])
+
+
 def edge_reach_score(results: list[ReachMetrics], foot: FootModel) -> dict:
     """Area of the polygon through the maximal-excursion points (in clock-angle order, negative
     reach counted as 0) as % of the foot outline's area, and the weakest direction."""

@@ -22,7 +22,7 @@ import numpy as np
 from stancelab import __version__
 from stancelab.analysis import AnalysisSettings, prepare
 from stancelab.analysis.assessment import Assessment, TrialRecord, assess
-from stancelab.analysis.reach import reach_polygon
+from stancelab.analysis.reach import trial_reach_polygon
 from stancelab.calibration import cop_from_forces, default_calibration
 from stancelab.exercises.settings import KINDS as EXERCISES
 from stancelab.station.assessment import trial_records
@@ -207,13 +207,9 @@ def _reach_polygons(a: Assessment, by_id: dict) -> dict:
         polys = []
         for leg, trials in _side_trials(a, "clock", side.condition, by_id).items():
             for r in trials:
-                targets = [t for t in r.metrics.get("targets") or ()
-                           if isinstance(t, dict) and t.get("angle_rad") is not None
-                           and t.get("max_excursion_mm") is not None]
-                if len(targets) < 3:
+                pts = trial_reach_polygon(r.metrics)
+                if pts is None:
                     continue
-                pts = reach_polygon([t["angle_rad"] for t in targets],
-                                    [t["max_excursion_mm"] for t in targets])
                 polys.append(ReachPolygon(leg, r.id, r.session_id, pts,
                                           float(r.settings.get("foot_length_mm") or 260.0),
                                           r.settings.get("foot_width_mm")))

@@ -21,6 +21,7 @@ from stancelab.analysis.assessment import (
     shown_status,
     trial_values,
 )
+from stancelab.analysis.reach import trial_reach_polygon
 from stancelab.calibration import cop_from_forces, default_calibration
 from stancelab.station.assessment import load_assessment, record_of
 from stancelab.storage import HEADLINE_KEYS, Storage, StorageError, Trial, TrialSummary
@@ -120,15 +121,12 @@ def ellipse95(cop: TrialCop, points: int = 100):
 
 def reach_polygon(metrics: dict) -> np.ndarray | None:
     """Maximal-excursion points of a clock trial in clock-angle order, in board mm (the same
-    polygon whose area is the edge-reach score)."""
-    targets = [t for t in metrics.get("targets", []) if t.get("angle_rad") is not None]
-    if len(targets) < 3:
+    polygon whose area is the edge-reach score: analysis.reach.trial_reach_polygon, moved to
+    the foot centre the trial was scored around)."""
+    pts = trial_reach_polygon(metrics)
+    if pts is None:
         return None
-    cx, cy = (metrics.get("centre_mm") or (0.0, 0.0))[:2]
-    targets.sort(key=lambda t: t["angle_rad"] % (2 * math.pi))
-    r = np.array([max(t.get("max_excursion_mm") or 0.0, 0.0) for t in targets])
-    a = np.array([t["angle_rad"] for t in targets])
-    return np.column_stack([cx + r * np.cos(a), cy + r * np.sin(a)])
+    return pts + np.asarray((metrics.get("centre_mm") or (0.0, 0.0))[:2], dtype=float)
 
 
 def quality_flags(trial: Trial, cop: TrialCop | None, a: Assessment | None = None) -> list[str]:

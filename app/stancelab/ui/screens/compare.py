@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from stancelab.analysis.assessment import Assessment
+from stancelab.analysis.reach import trial_reach_polygon
 from stancelab.geometry import FootModel
 from stancelab.station.assessment import load_assessment
 from stancelab.ui import trialdata as td
@@ -57,11 +58,9 @@ def load_compare(storage, athlete_id: int | None, baseline: int | None = None,
     polygons = {}
     for g in a.groups:
         if g.drill == "clock" and g.leg in ("left", "right") and g.trial_ids:
-            metrics = storage.trial(g.trial_ids[-1]).metrics
-            poly = td.reach_polygon(metrics)
+            poly = trial_reach_polygon(storage.trial(g.trial_ids[-1]).metrics)
             if poly is not None:
-                polygons[g.leg] = poly - np.asarray((metrics.get("centre_mm") or (0, 0))[:2],
-                                                    dtype=float)
+                polygons[g.leg] = poly           # around the foot centre
     return CompareData(athlete_id, baseline, reassessment, a, polygons)
 
 
