@@ -5,7 +5,6 @@ killed (`pg_ctl stop -m immediate`) mid-recording (storage_backends.py)."""
 
 import logging
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from stancelab.sim.simulated_board import SimulatedBoard
 from stancelab.station.procedure import FINISHED
 from stancelab.station.recording import Recording
 from stancelab.storage import SampleArrays, Storage, StorageError
+from waiting import wait_for
 
 
 def cluster_of(pg_server):
@@ -48,10 +48,7 @@ def record_killing_the_server(store, cluster, seconds=4.0, kill_at_s=1.0):
 
 
 def wait_until(cond, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while not cond() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return cond()
+    return wait_for(cond, seconds, every=0.1)
 
 
 def test_a_trial_that_ends_while_the_server_is_away_reaches_it_whole(pg_server, pg_db,

@@ -35,17 +35,9 @@ from stancelab.station.serve import (
     parse_listen,
 )
 from stancelab.storage import Storage
+from waiting import wait_for
 
 APP_DIR = pathlib.Path(__file__).resolve().parents[1] / "app"
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def read_for(src, seconds):

@@ -19,16 +19,8 @@ from stancelab.cli.main import build_parser
 from stancelab.processing import process
 from stancelab.station.calibrate import CALIBRATION_MARKS_MM, CalibrationProcedure
 from stancelab.station.choice import BoardChoice, choose_board
+from waiting import wait_for
 from wii_peer import ADDRESS, Kernel, SysfsTree, cop_from_units, event, recorded_trace, sensors_for
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def read_n(src, n, timeout=5.0):
