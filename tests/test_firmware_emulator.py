@@ -275,9 +275,12 @@ def test_dead_chip_flagged_within_1_s_others_stream(session):
     # 150 ms before each read and flagged the chip after 600 ms: ~3 fresh values per channel).
     assert found["flag_delay_s"] < 0.15
     gap = [s for s in session.d2 if death_t < s.t_s < death_t + found["flag_delay_s"]]
-    for c in range(4):
-        if c != DEAD_CHIP:
-            assert sum(checks.fresh(s, c) for s in gap) >= 0.6 * len(gap), (c, len(gap))
+    fresh = {c: sum(checks.fresh(s, c) for s in gap) for c in range(4) if c != DEAD_CHIP}
+    # The figures docs/firmware.md quotes (pytest ... -k dead_chip -s):
+    print(f"\ndead chip flagged after {found['flag_delay_s'] * 1e3:.0f} ms; fresh frames of the "
+          f"others in between: {fresh} of {len(gap)}")
+    for c, n in fresh.items():
+        assert n >= 0.6 * len(gap), (c, len(gap))
 
 
 def test_sck_timing_and_no_power_down(session):
