@@ -6,6 +6,7 @@ samples are read and its sway computed on the worker, and the latest pick wins.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -33,6 +34,10 @@ def _plot(title: str) -> pg.PlotWidget:
     pi.setLabel("left", "y (toes +)", units="mm")
     pi.showGrid(x=True, y=True, alpha=0.15)
     pi.setMenuEnabled(False)
+    # Fixed room for the tick labels: an axis that fits itself to its labels re-lays out the
+    # plot, and paints it twice, whenever a new trial brings wider numbers.
+    pi.getAxis("left").setWidth(56)
+    pi.getAxis("bottom").setHeight(44)
     w.setAspectLocked(True)
     return w
 
@@ -77,6 +82,15 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         self.verdict.setStyleSheet("font-size: 16px;")
         self.stabilogram = _plot("Stabilogram (active part) with 95 % ellipse")
         self.reach = _plot("Reach polygon on the foot outline")
+        # One curve item each, whose data is replaced on every pick (clearing and adding items
+        # re-ran the auto-range once per curve).
+        self._path = self.stabilogram.plot(pen=pg.mkPen("#4cc9f0", width=1), connect="finite")
+        self._ellipse = self.stabilogram.plot(pen=pg.mkPen(ACCENT, width=3))
+        self._outline = self.reach.plot(pen=pg.mkPen("#c9d1d9", width=2))
+        self._polygon = self.reach.plot(pen=pg.mkPen(OK, width=3), fillLevel=None,
+                                        brush=pg.mkBrush(53, 208, 127, 60))
+        for w in (self.stabilogram, self.reach):
+            w.getPlotItem().getViewBox().disableAutoRange()
         self.scores = QTableWidget(0, 2)
         self.scores.setObjectName("scores")
         self.scores.setHorizontalHeaderLabels(["Score", "Value"])
@@ -231,37 +245,56 @@ class ResultsScreen(ReloadsWhenShown, QWidget):
         self._draw_reach(d)
 
     def _draw_stabilogram(self, d: td.TrialDetail) -> None:
-        pi = self.stabilogram.getPlotItem()
-        pi.clear()
         cop = d.cop
         sel = cop.active
         if not sel.any():
             sel = slice(None)
-        pi.plot(cop.x_mm[sel], cop.y_mm[sel], pen=pg.mkPen("#4cc9f0", width=1),
-                connect="finite")
+        x, y = cop.x_mm[sel], cop.y_mm[sel]
+        self._path.setData(x, y)
         if d.ellipse is not None:
-            pi.plot(d.ellipse[:, 0], d.ellipse[:, 1], pen=pg.mkPen(ACCENT, width=3))
-            pi.setTitle(f"Stabilogram · 95 % ellipse {d.sway.ellipse95_area_mm2:.0f} mm²",
-                        size="13pt")
-        elif d.status == td.SENSOR_FAULT:
-            pi.setTitle("Stabilogram · through a sensor fault: not scored", size="13pt")
+            self._ellipse.setData(d.ellipse[:, 0], d.ellipse[:, 1])
+            title = f"Stabilogram · 95 % ellipse {d.sway.ellipse95_area_mm2:.0f} mm²"
         else:
-            pi.setTitle("Stabilogram (active part) with 95 % ellipse", size="13pt")
+            self._ellipse.setData([], [])
+            title = ("Stabilogram · through a sensor fault: not scored"
+                     if d.status == td.SENSOR_FAULT else
+                     "Stabilogram (active part) with 95 % ellipse")
+        parts = [(x, y)] + ([] if d.ellipse is None else [(d.ellipse[:, 0], d.ellipse[:, 1])])
+        _frame(self.stabilogram, parts, title)
 
     def _draw_reach(self, d: td.TrialDetail) -> None:
-        pi = self.reach.getPlotItem()
-        pi.clear()
         trial = d.trial
         leg = trial.leg if trial.leg in ("left", "right") else "right"
-        foot = FootModel(self.ctx.foot_length_mm, leg)
-        o = foot.outline()
+        o = FootModel(self.ctx.foot_length_mm, leg).outline()
         c = (trial.metrics.get("centre_mm") or (0.0, 0.0))[:2]
-        pi.plot(list(o[:, 0] + c[0]) + [o[0, 0] + c[0]], list(o[:, 1] + c[1]) + [o[0, 1] + c[1]],
-                pen=pg.mkPen("#c9d1d9", width=2))
+        ox = np.append(o[:, 0], o[0, 0]) + c[0]
+        oy = np.append(o[:, 1], o[0, 1]) + c[1]
+        self._outline.setData(ox, oy)
+        parts = [(ox, oy)]
         poly = d.reach
         if poly is not None:
-            pi.plot(list(poly[:, 0]) + [poly[0, 0]], list(poly[:, 1]) + [poly[0, 1]],
-                    pen=pg.mkPen(OK, width=3), fillLevel=None, brush=pg.mkBrush(53, 208, 127, 60))
-            pi.setTitle("Reach polygon on the foot outline", size="13pt")
+            px, py = np.append(poly[:, 0], poly[0, 0]), np.append(poly[:, 1], poly[0, 1])
+            self._polygon.setData(px, py)
+            parts.append((px, py))
+            title = "Reach polygon on the foot outline"
         else:
-            pi.setTitle("Reach polygon (clock balance trials only)", size="13pt")
+            self._polygon.setData([], [])
+            title = "Reach polygon (clock balance trials only)"
+        _frame(self.reach, parts, title)
+
+
+def _frame(w: pg.PlotWidget, parts, title: str) -> None:
+    """Fit the view to the drawn data in one range change (not one per curve), and set the
+    title only when it changes: each of them re-lays out and repaints the plot's axes, which
+    is most of the cost of a click on a trial (bench/bench_scale.py)."""
+    pi = w.getPlotItem()
+    xs = [np.asarray(p[0], float) for p in parts if len(p[0])]
+    ys = [np.asarray(p[1], float) for p in parts if len(p[1])]
+    if xs:
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        ok = np.isfinite(x) & np.isfinite(y)
+        if ok.any():
+            pi.getViewBox().setRange(xRange=(x[ok].min(), x[ok].max()),
+                                     yRange=(y[ok].min(), y[ok].max()), padding=0.05)
+    if pi.titleLabel.text != title:
+        pi.setTitle(title, size="13pt")
