@@ -161,6 +161,7 @@ def test_progress_plots_mark_baseline_reassessment_and_mdc_and_a_click_opens_the
     cmp.tabs.setCurrentIndex(1)
     a = cmp.data.assessment
     plots = cmp.plots
+    qtbot.waitUntil(lambda: not plots.pending, timeout=5_000)   # one plot per turn, when shown
     assert {"time_held_s", "touchdowns", "ellipse95_area_mm2", "mean_velocity_mm_s"} <= \
         set(plots.plots)
     first, latest = data["sessions"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from stancelab.analysis.compare import METRIC_DIRECTION
 from stancelab.storage import HEADLINE_KEYS
@@ -31,31 +31,33 @@ def headline_metrics(drill: str) -> list[str]:
     return [k for k in HEADLINE_KEYS.get(drill, ()) if k in METRIC_DIRECTION]
 
 
-def session_ticks(sessions: dict) -> list[tuple[int, str]]:
-    """(x, label) per session, in session order: x is the session's ordinal."""
-    return [(i, f"{sid}\n{(started or '')[5:10]}") for i, (sid, started) in
-            enumerate(sessions.items())]
+#: At most this many sessions are labelled on an axis; the others get an unlabelled tick.
+MAX_TICK_LABELS = 12
 
 
-class ProgressPlots(QWidget):
-    trial_clicked = Signal(int)
+def session_ticks(sessions: dict) -> list[list[tuple[int, str]]]:
+    """The bottom axis's ticks, ``[major, minor]``: (x, label) in session order, x being the
+    session's ordinal. Up to MAX_TICK_LABELS sessions are labelled (the first and the latest
+    always), the rest are minor ticks: a year's 150 two-line labels were unreadable and made
+    each plot's paint several times slower."""
+    items = list(sessions.items())
+    step = max(1, -(-len(items) // MAX_TICK_LABELS))
+    labelled = set(range(0, len(items), step)) | ({len(items) - 1} if items else set())
+    major = [(i, f"{sid}\n{(started or '')[5:10]}") for i, (sid, started) in enumerate(items)
+             if i in labelled]
+    minor = [(i, "") for i in range(len(items)) if i not in labelled]
+    return [major, minor]
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+
+class _Page:
+    """One drill's plots, kept while the assessment they show is current."""
+
+    def __init__(self, drill: str) -> None:
+        self.drill = drill
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(BG)
-        self.view.setObjectName("progress-plots")
-        key = QLabel(" ".join(f'<span style="color:{c}">●</span> {leg} leg'
-                              for leg, c in LEG_COLOURS.items())
-                     + " · bar: ± SD of the session's valid trials · band: baseline ± MDC95 "
-                       "(a change inside it is within measurement noise) · click a point to "
-                       "open that session's trial")
-        key.setObjectName("progress-key")
-        key.setWordWrap(True)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(key)
-        lay.addWidget(self.view, 1)
+        self.view.setObjectName(f"progress-plots-{drill}")
+        self.assessment = None          # the Assessment drawn (or being drawn)
         #: metric -> PlotItem, and (metric, leg, condition) -> the ScatterPlotItem of its points
         self.plots: dict[str, pg.PlotItem] = {}
         self.points: dict[tuple, pg.ScatterPlotItem] = {}
@@ -63,28 +65,127 @@ class ProgressPlots(QWidget):
         self.bands: dict[str, dict] = {}
         #: metric -> {"baseline": x, "reassessment": x} of the markers drawn
         self.markers: dict[str, dict] = {}
+        self.queue: list[str] = []      # metrics still to draw, in order
+        self.context: tuple = ()
 
-    def show_assessment(self, a, drill: str) -> None:
+    def reset(self, a) -> None:
         self.view.clear()
-        self.plots.clear()
-        self.points.clear()
-        self.bands.clear()
-        self.markers.clear()
+        for d in (self.plots, self.points, self.bands, self.markers):
+            d.clear()
+        self.queue = []
+        self.view.setUpdatesEnabled(True)
+        self.assessment = a
         if a is None:
             return
         x_of = {sid: i for i, sid in enumerate(a.sessions)}
-        ticks = session_ticks(a.sessions)
-        history = [g for g in a.history if g.drill == drill and g.leg in LEG_COLOURS]
-        metrics = [m for m in headline_metrics(drill) if any(m in g.metrics for g in history)]
-        for n, metric in enumerate(metrics):
-            pi = self.view.addPlot(row=n // COLUMNS, col=n % COLUMNS)
-            self.plots[metric] = pi
-            self._draw(pi, metric, drill, history, a.progress, x_of, ticks)
+        history = [g for g in a.history if g.drill == self.drill and g.leg in LEG_COLOURS]
+        self.queue = [m for m in headline_metrics(self.drill)
+                      if any(m in g.metrics for g in history)]
+        self.context = (self.drill, history, a.progress, x_of, session_ticks(a.sessions))
 
-    def _draw(self, pi, metric, drill, history, progress, x_of, ticks) -> None:
+
+class ProgressPlots(QWidget):
+    """Each drill has its own page of plots, drawn when the widget is visible, one plot per
+    turn of the event loop, and kept while the assessment is the same: picking the other drill
+    and back costs nothing, and the coach's clicks are handled between the steps. With a year
+    of data a plot takes 15-25 ms to build; drawing them all at once, as before, held the UI
+    thread for 140-200 ms at each pick of a drill, even with the Progress tab hidden
+    (bench/bench_scale.py, "pick the drill (Compare)")."""
+
+    trial_clicked = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        key = QLabel(" ".join(f'<span style="color:{c}">●</span> {leg} leg'
+                              for leg, c in LEG_COLOURS.items())
+                     + " · bar: ± SD of the session's valid trials · band: baseline ± MDC95 "
+                       "(a change inside it is within measurement noise) · click a point to "
+                       "open that session's trial")
+        key.setObjectName("progress-key")
+        key.setWordWrap(True)
+        self.stack = QStackedWidget()
+        self.pages: dict[str, _Page] = {}
+        self.page = self._page("single-leg")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(key)
+        lay.addWidget(self.stack, 1)
+        self._step_timer = QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(0)
+        self._step_timer.timeout.connect(self._draw_next)
+
+    def _page(self, drill: str) -> _Page:
+        if drill not in self.pages:
+            page = self.pages[drill] = _Page(drill)
+            self.stack.addWidget(page.view)
+        return self.pages[drill]
+
+    # The shown drill's plots (what tests and the app read).
+    @property
+    def view(self) -> pg.GraphicsLayoutWidget:
+        return self.page.view
+
+    @property
+    def plots(self) -> dict:
+        return self.page.plots
+
+    @property
+    def points(self) -> dict:
+        return self.page.points
+
+    @property
+    def bands(self) -> dict:
+        return self.page.bands
+
+    @property
+    def markers(self) -> dict:
+        return self.page.markers
+
+    @property
+    def pending(self) -> bool:
+        """Plots of the shown drill are still to be drawn (the widget is hidden, or they are
+        being drawn one per turn of the event loop)."""
+        return bool(self.page.queue)
+
+    def show_assessment(self, a, drill: str) -> None:
+        """Show ``drill``'s plots of assessment ``a`` (drawn when visible)."""
+        self.page = self._page(drill)
+        self.stack.setCurrentWidget(self.page.view)
+        if a is None or a is not self.page.assessment:
+            self.page.reset(a)
+        self._schedule()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.page.queue and self.isVisible() and not self._step_timer.isActive():
+            self._step_timer.start()
+
+    def _draw_next(self) -> None:
+        page = self.page
+        if not page.queue or not self.isVisible():
+            return
+        # No repaint between the steps: the view is painted once, with every plot in it.
+        page.view.setUpdatesEnabled(False)
+        metric = page.queue.pop(0)
+        n = len(page.plots)
+        pi = page.view.addPlot(row=n // COLUMNS, col=n % COLUMNS)
+        page.plots[metric] = pi
+        self._draw(page, pi, metric, *page.context)
+        if page.queue:
+            self._schedule()
+        else:
+            page.view.setUpdatesEnabled(True)
+
+    def _draw(self, page, pi, metric, drill, history, progress, x_of, ticks) -> None:
         pi.setMenuEnabled(False)
-        pi.showGrid(x=True, y=True, alpha=0.15)
-        pi.getAxis("bottom").setTicks([ticks])
+        # A horizontal grid only: with a year of sessions a vertical line per session was a
+        # grey wash, and the most expensive part of each plot's paint.
+        pi.showGrid(x=False, y=True, alpha=0.15)
+        pi.getAxis("bottom").setTicks(ticks)
         pi.setLabel("bottom", "session")
         unit = td.unit_of(metric)
         pi.setLabel("left", td.label_of(metric) + (f" ({unit})" if unit else ""))
@@ -108,15 +209,15 @@ class ProgressPlots(QWidget):
                                          pen=pg.mkPen("#101418", width=1))
             scatter.sigClicked.connect(self._clicked)
             pi.addItem(scatter)
-            self.points[(metric, leg, cond)] = scatter
+            page.points[(metric, leg, cond)] = scatter
             row = next((p for p in progress if (p.drill, p.leg, p.condition, p.metric) ==
                         (drill, leg, cond, metric)), None)
             if row is None:
                 continue
             for kind, sid in (("baseline", row.baseline_session),
                               ("reassessment", row.reassessment_session)):
-                if sid in x_of and kind not in self.markers.setdefault(metric, {}):
-                    self.markers[metric][kind] = x_of[sid]
+                if sid in x_of and kind not in page.markers.setdefault(metric, {}):
+                    page.markers[metric][kind] = x_of[sid]
                     pi.addItem(pg.InfiniteLine(
                         pos=x_of[sid], angle=90, label=kind,
                         pen=pg.mkPen(MARKER_COLOUR, width=1, style=Qt.PenStyle.DotLine),
@@ -125,7 +226,7 @@ class ProgressPlots(QWidget):
                 mdc_text.append(f"{leg} —")
                 continue
             lo, hi = row.baseline - row.mdc95, row.baseline + row.mdc95
-            self.bands.setdefault(metric, {})[leg] = (lo, hi)
+            page.bands.setdefault(metric, {})[leg] = (lo, hi)
             c = pg.mkColor(colour)
             c.setAlpha(45)
             band = pg.LinearRegionItem(values=(lo, hi), orientation="horizontal",
