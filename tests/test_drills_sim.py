@@ -321,3 +321,35 @@ def test_drill_needs_setup_before_feed():
     with pytest.raises(RuntimeError, match="setup"):
         QuietStance().feed(process([], Calibration(board_id=1)))
     assert issubclass(QuietStance, Drill)
+
+
+def test_the_other_foot_down_is_said_live_where_the_analysis_counts_it():
+    """The live touchdown cue (a DrillWarning when the load falls under the analysis's share
+    of body weight, and another when the foot is up again) brackets every touchdown the
+    analysis counts from the load; none is said when the athlete holds."""
+    from stancelab.drills.single_leg import RULES
+
+    for rate in (40.0, 0.0):
+        src, cal = board(seed=4, touchdowns_per_min=rate)
+        runner, events = run(src, cal, SingleLegStand(legs=["right"], n_trials=1,
+                                                      duration_s=30, rest_s=0))
+        said = [e for e in events if isinstance(e, DrillWarning)
+                and e.code in ("touchdown", "touchdown-over")]
+        m = runner.results[0].metrics
+        if rate == 0.0:
+            assert said == [] and m["touchdowns"] == 0
+            continue
+        down = [e.t_s for e in said if e.code == "touchdown"]
+        up = [e.t_s for e in said if e.code == "touchdown-over"]
+        assert down and [e.code for e in said] == \
+            ["touchdown", "touchdown-over"] * len(up) + ["touchdown"] * (len(down) - len(up))
+        assert all(a < b for a, b in zip(down, up))
+        # Every analysed touchdown starts where a live one was said (to the sample), and the
+        # live cue never says more touchdowns than the analysis counts.
+        starts = m["touchdown_times_s"]
+        assert len(down) <= m["touchdowns"]
+        for t in down:
+            assert min(abs(t - s) for s in starts) <= 1.5 / 80
+        # ...and each "foot up again" comes the merge gap after the load came back.
+        for t in up:
+            assert t - max(s for s in down if s < t) >= RULES.merge_gap_s

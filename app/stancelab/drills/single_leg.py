@@ -3,6 +3,12 @@
 A trial starts itself when the load is steady at body weight on the mark, holds for
 ``duration_s`` and is stopped early if the athlete steps off. Touchdowns, time to stabilise
 and sway come from stancelab.analysis.single_leg over the recorded trial.
+
+While the hold runs the drill also says, live, when the other foot touches down (a
+DrillWarning "touchdown" when the load falls under the analysis's touchdown share of body
+weight, and "touchdown-over" once it has been back above it for the analysis's merge gap), so
+the athlete's screen can show it at once. The count in the result is the analysis's, which also
+counts a sudden COP jump (the other foot put on the board); the live cue follows the load only.
 """
 
 from __future__ import annotations
@@ -10,15 +16,20 @@ from __future__ import annotations
 import numpy as np
 
 from stancelab.analysis.filters import AnalysisSettings
+from stancelab.analysis.single_leg import SingleLegSettings as SingleLegRules
 from stancelab.drills import scoring
 from stancelab.drills.base import Drill, TrialSpec
-from stancelab.drills.events import Score
+from stancelab.drills.events import DrillWarning, Score
 from stancelab.drills.scoring import DEFAULT_ANALYSIS
 from stancelab.drills.settings import SingleLegSettings, StanceSettings, to_dict
 from stancelab.geometry import FootModel
 
 #: Share of body weight below which the athlete is not yet fully on one foot (the step-on).
 STEP_ON_SHARE = 0.85
+#: The analysis's touchdown rule, which the live cue follows.
+RULES = SingleLegRules()
+TOUCHDOWN_TEXT = "Touchdown: lift the other foot and hold"
+BACK_UP_TEXT = "Foot up again: hold"
 
 
 class SingleLegStand(Drill):
@@ -61,10 +72,27 @@ class SingleLegStand(Drill):
         return self.stance.early_move_mm * (1.5 if self.cfg.eyes == "closed" else 1.0)
 
     def active_start(self, j: int, t: float) -> None:
+        self._touching_since: float | None = None   # the other foot is down (live cue)
+        self._lifted_since: float | None = None
         self._say(t, f"Go: hold on your {self.current_spec.leg} foot for "
                      f"{self.cfg.duration_s:.0f} seconds")
 
+    def _watch_touchdown(self, j: int, t: float) -> None:
+        low = not (self._load[j] >= RULES.touchdown_load_share * self.weight_n)
+        if self._touching_since is None:
+            if low:
+                self._touching_since, self._lifted_since = t, None
+                self._emit(DrillWarning(t_s=t, text=TOUCHDOWN_TEXT, code="touchdown"))
+        elif low:
+            self._lifted_since = None
+        elif self._lifted_since is None:
+            self._lifted_since = t
+        elif t - self._lifted_since >= RULES.merge_gap_s:
+            self._touching_since = self._lifted_since = None
+            self._emit(DrillWarning(t_s=t, text=BACK_UP_TEXT, code="touchdown-over"))
+
     def active_step(self, j: int, t: float) -> None:
+        self._watch_touchdown(j, t)
         elapsed = t - self.active_t0
         d = self.cfg.duration_s
         self._progress(t, elapsed / d, remaining_s=max(d - elapsed, 0.0))

@@ -9,10 +9,10 @@ screen when there is one, see ui/displays.py) while a drill runs.
 It renders the drill's events only (Instruction, PhaseChanged, TargetShown, Progress, Score...);
 the drills themselves are Qt-free state machines. The state band behind the cue says, in colour
 and in a word, what the athlete is doing: moving to the target, in the zone, hold done,
-time-out, touchdown (stepped off), rest, done. For an exercise the large number is the rep
-counter (reps done of the set's planned), the ring says which set it is, the rest between sets
-counts down, and each rep's and each set's score joins the list; a plan session adds a line
-saying where the athlete is in it (:meth:`AthleteView.set_plan_line`).
+time-out, touchdown (the other foot down, or stepped off), rest, done. For an exercise the
+large number is the rep counter (reps done of the set's planned), the ring says which set it
+is, the rest between sets counts down, and each rep's and each set's score joins the list; a
+plan session adds a line saying where the athlete is in it (:meth:`AthleteView.set_plan_line`).
 """
 
 from __future__ import annotations
@@ -285,6 +285,10 @@ class AthleteView(QWidget):
             self._score(e)
         elif isinstance(e, ev.DrillWarning):
             self.warning.setText(e.text)
+            if e.code == "touchdown":        # the other foot is down: red until it lifts
+                self.set_state("touchdown")
+            elif e.code == "touchdown-over" and self.state == "touchdown":
+                self.set_state("moving")
         elif isinstance(e, ev.Aborted):
             self.set_cue(e.reason if e.code == "stepped-off" else f"Stopped: {e.reason}")
             self.warning.setText("")
