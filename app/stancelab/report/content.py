@@ -155,7 +155,8 @@ def gather(store, athlete, date_from: dt.date | None = None, date_to: dt.date | 
     a = assess(records)
     sids = list(dict.fromkeys(r.session_id for r in records))
     sessions = {s.id: s for s in store.sessions(athlete.id)}
-    infos = [_session_info(store, sessions[sid]) for sid in sids if sid in sessions]
+    cals: dict = {}          # calibration id -> its words: sessions share a few calibrations
+    infos = [_session_info(store, sessions[sid], cals) for sid in sids if sid in sessions]
     infos.sort(key=lambda s: (s.started, s.id))
     filters = list(dict.fromkeys(
         (r.settings.get("analysis") or {}).get("filter_description")
@@ -174,15 +175,17 @@ def gather(store, athlete, date_from: dt.date | None = None, date_to: dt.date | 
     return content
 
 
-def _session_info(store, s) -> SessionInfo:
+def _session_info(store, s, cals: dict) -> SessionInfo:
     board = "no id" if s.board_id is None else format(s.board_id, "08x")
     cal = "none: nominal gains"
     if s.calibration_id:
-        try:
-            c = store.calibration(s.calibration_id)
-            cal = f"{c.created[:10]} ({c.method})"
-        except StorageError:
-            cal = f"{s.calibration_id} (not in the database)"
+        if s.calibration_id not in cals:
+            try:
+                c = store.calibration(s.calibration_id)
+                cals[s.calibration_id] = f"{c.created[:10]} ({c.method})"
+            except StorageError:
+                cals[s.calibration_id] = f"{s.calibration_id} (not in the database)"
+        cal = cals[s.calibration_id]
     return SessionInfo(s.id, s.started, board, cal)
 
 
