@@ -30,10 +30,14 @@ from stancelab.storage import StorageError
 
 Progress = Callable[[int, int], None]
 
-#: The metrics charted across sessions, per drill (those of them the model scored).
+#: The metrics charted across sessions, per drill (those of them the model scored). An
+#: exercise's: reps counted, frontal-plane control and balance after the reps, the ones it
+#: judges progress on (METRIC_DIRECTION), per set as the model averages them.
 HEADLINE = {"clock": ("edge_reach_score_pct", "weakest_max_excursion_pct"),
             "single-leg": ("time_held_s", "mean_velocity_mm_s", "ellipse95_area_mm2"),
-            "quiet": ("ellipse95_area_mm2", "mean_velocity_mm_s")}
+            "quiet": ("ellipse95_area_mm2", "mean_velocity_mm_s"),
+            **{kind: ("reps_counted", "ml_excursion_mm", "balance_held_s")
+               for kind in EXERCISES}}
 #: Points drawn per stabilogram at most (a 10 s window at 80 Hz is 800).
 MAX_TRACE_POINTS = 4000
 
