@@ -72,13 +72,13 @@ def t_quantile(p: float, dof: float) -> float:
     central = 2.0 * p - 1.0
     ratio = _gamma_ratio(0.5 * dof)
     density0 = ratio / math.sqrt(dof * math.pi)
-    # Start: the normal quantile with Cornish-Fisher terms, at or below the root; the central
-    # probability is concave in t > 0, so Newton climbs to the root without passing it.
+    # Start: the normal quantile with Cornish-Fisher terms; the central probability is concave
+    # in t > 0, so Newton's iterates approach the root from below after at most one step.
     z = _normal_quantile(p)
     t = z + (z ** 3 + z) / (4 * dof) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * dof ** 2)
     if dof > 1e3:
-        # Far beyond any trial count, where the series is exact to double precision and the
-        # continued fraction converges slowly.
+        # Far beyond any trial count, where the series agrees with stdtrit to about 1e-15 and
+        # the continued fraction converges slowly.
         return t + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * dof ** 3) + \
             (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / \
             (92160 * dof ** 4)
