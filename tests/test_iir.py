@@ -1,6 +1,10 @@
 """stancelab.analysis.iir against scipy.signal: the same coefficients and the same output."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +95,58 @@ def test_bad_designs_are_refused_in_words():
         iir.butter_bandpass1(3.0, 1.0, 200.0)
     with pytest.raises(ValueError, match="proper"):
         iir.bilinear([1.0, 0.0, 0.0], [1.0, 1.0], 0.01)
+
+
+def test_the_analysis_section_and_its_start_state_are_scipys_to_the_last_bit():
+    """filters.py designs its default low-pass (order 2, one section) with iir.py instead of
+    importing scipy.signal: every stored metric depends on these numbers, so they must be
+    scipy's exactly, not nearly."""
+    rng = np.random.default_rng(3)
+    rates = list(np.arange(20.5, 400.0, 0.5)) + list(rng.uniform(21.0, 5000.0, 400))
+    for fs in rates:
+        for fc in (10.0, 5.0, 2.5, 9.99, 0.4):
+            if fc >= fs / 2:
+                continue
+            sos = sg.butter(2, fc, fs=fs, output="sos")
+            b, a = iir.butter_lowpass_sos2(fc, fs)
+            assert np.array_equal(np.concatenate([b, a]), sos[0]), (fs, fc)
+            assert np.array_equal(iir.lfilter_zi(b, a), sg.sosfilt_zi(sos)[0]), (fs, fc)
+    for b, a in _filters():
+        assert np.array_equal(iir.lfilter_zi(b, a), sg.lfilter_zi(b, a))
+
+
+@pytest.mark.parametrize("n,fs,zero_phase", [(801, 80.0, True), (40, 80.0, True),
+                                             (1100, 100.0, False), (500, 37.3, True)])
+def test_lowpass_gives_the_same_bits_through_the_loop_and_through_scipy(monkeypatch, n, fs,
+                                                                        zero_phase):
+    from stancelab.analysis import filters
+
+    rng = np.random.default_rng(n)
+    x, y = rng.normal(0, 5, n).cumsum(), rng.normal(0, 5, n).cumsum() - 300
+    settings = filters.AnalysisSettings(zero_phase=zero_phase)
+    monkeypatch.setattr(filters, "_loop_allowed", lambda samples: True)
+    loop = filters.lowpass(x, y, fs, settings)
+    monkeypatch.setattr(filters, "_loop_allowed", lambda samples: False)
+    scipy_ = filters.lowpass(x, y, fs, settings)
+    sos = sg.butter(2, 10.0, fs=fs, output="sos")
+    assert np.array_equal(loop[0], scipy_[0]) and np.array_equal(loop[1], scipy_[1])
+    if zero_phase:
+        direct = sg.sosfiltfilt(sos, np.vstack([x, y]), axis=-1)
+        _close(scipy_[0], direct[0], 1e-9)
+
+
+def test_a_stabilogram_window_is_filtered_without_importing_scipy_signal():
+    """The report's stabilograms (10 s windows) must not pay scipy.signal's import (about
+    0.65 s of the `stancelab report` command); a 30 s trial still goes to scipy."""
+    code = ("import sys, numpy as np\n"
+            "from stancelab.analysis.filters import prepare\n"
+            "t = np.arange(801) / 80.0\n"
+            "prepare(t, np.sin(t), np.cos(t))\n"
+            "print('scipy.signal' in sys.modules)\n"
+            "t = np.arange(2400) / 80.0\n"
+            "prepare(t, np.sin(t), np.cos(t))\n"
+            "print('scipy.signal' in sys.modules)\n")
+    app = str(Path(__file__).resolve().parents[1] / "app")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": app})
+    assert out.stdout.split() == ["False", "True"]

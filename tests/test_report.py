@@ -23,7 +23,7 @@ import pytest
 from small_disk import run_on_small_tmpfs
 from stancelab import __version__, cli, report
 from stancelab.report import pdf as report_pdf
-from stancelab.report.text import metric_label, row_cells
+from stancelab.report.text import drill_title, metric_label, progress_words, row_cells
 from stancelab.storage import Storage
 
 NAME = "Ana Ruiz"
@@ -45,9 +45,11 @@ def data_dir(tmp_path_factory):
                          ["single-leg", "--trials", "3", "--duration", "14", "--rest", "1"]):
                 assert cli.main(["run-drill", *args, "--athlete", NAME, "--simulate",
                                  "--fast", "--seed", seed]) in (0, 1)
-        for leg in ("left", "right"):   # an exercise: its left/right rows, reps per set
-            assert cli.main(["run-exercise", "squat", "--leg", leg, "--reps", "3",
-                             "--athlete", NAME, "--simulate", "--fast", "--seed", "1"]) == 0
+        for seed in ("1", "2"):      # an exercise: left/right rows, reps per set, progress
+            for leg in ("left", "right"):
+                assert cli.main(["run-exercise", "squat", "--leg", leg, "--reps", "3",
+                                 "--athlete", NAME, "--simulate", "--fast", "--seed",
+                                 seed]) == 0
         with Storage(d / "stancelab.sqlite3") as store:
             a = store.find_athlete(NAME)
             s = store.start_session(athlete_id=a.id, source_kind="simulated")
@@ -97,7 +99,7 @@ def test_header_names_athlete_dates_sessions_board_calibration_and_version(made)
     assert re.search(rf"Dates\s+{first} to {last}", text)
     ids = ", ".join(str(s.id) for s in content.sessions)
     assert re.search(rf"Sessions included\s+{len(content.sessions)}: {ids}", text)
-    assert len(content.sessions) == 9    # 6 of drills, 2 of squats, 1 with the cut trial
+    assert len(content.sessions) == 11   # 6 of drills, 4 of squats, 1 with the cut trial
     assert re.search(r"Board\s+51ab[0-9a-f]{4}", text)
     assert re.search(r"Calibration\s+\d{4}-\d\d-\d\d \(tare\+gain\)", text)
     assert f"StanceLab {__version__}" in text
@@ -150,6 +152,24 @@ def test_exercise_reps_per_set_are_the_models_sets(made, in_data, capsys):
             assert text.count(line) == 1, line
             assert np.mean(counted) == pytest.approx(row[leg])
     assert "One-leg squat (3 reps): left against right" in text
+
+
+def test_an_exercise_is_charted_across_its_sessions_with_the_models_progress(made):
+    """Two squat sessions per leg: the squat's headline metrics get progress charts (drawn
+    data is checked below with every plot) and the model's progress verdicts in words."""
+    out, content, regions = made
+    names = {name for _, name, _ in regions}
+    assert {f"progress squat {m}" for m in report_pdf.HEADLINE["squat"]} <= names
+    text = pdftext(out)
+    assert "One-leg squat (3 reps): Reps counted" in text
+    rows = [p for p in content.assessment.progress
+            if p.drill == "squat" and p.metric in report_pdf.HEADLINE["squat"]]
+    assert {p.leg for p in rows} == {"left", "right"}
+    flat = squash(text)
+    for p in rows:
+        line = (f"{drill_title(p.drill, p.condition)} · session {p.baseline_session} → "
+                f"{p.reassessment_session}: {progress_words(p)}")
+        assert flat.count(squash(line)) == 1, line
 
 
 def _pixels(pdf: Path, tmp: Path, dpi: int = 60) -> list[np.ndarray]:

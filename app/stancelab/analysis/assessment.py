@@ -19,6 +19,7 @@ from stancelab.analysis.compare import (
     better_side,
     finite_number,
 )
+from stancelab.analysis.tdist import t_quantile
 
 #: Sway metrics that depend on how long the sway was measured: compared only over equal windows.
 DURATION_METRICS = frozenset((
@@ -273,16 +274,13 @@ def _window_s(recs: list[TrialRecord]) -> float | None:
 def welch_bound(sd_l: float, n_l: int, sd_r: float, n_r: int) -> tuple[float, float]:
     """Smallest |mean_L - mean_R| a two-sided Welch t-test calls significant at 5 %: t quantile
     (Welch-Satterthwaite degrees of freedom) x the standard error of the difference."""
-    # scipy.special's inverse Student t CDF: the same quantile as scipy.stats.t.ppf to the last
-    # digit, without scipy.stats' ~1 s import (the report command and Compare start faster).
-    from scipy.special import stdtrit
-
     a, b = sd_l ** 2 / n_l, sd_r ** 2 / n_r
     se = math.sqrt(a + b)
     if se == 0:
         return 0.0, Z95
     dof = (a + b) ** 2 / (a ** 2 / (n_l - 1) + b ** 2 / (n_r - 1))
-    q = float(stdtrit(dof, 0.975))
+    # tdist: scipy.special.stdtrit's quantile (to 1e-13) without its 0.25 s import
+    q = t_quantile(0.975, dof)
     return q * se, q
 
 

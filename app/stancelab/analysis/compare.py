@@ -38,6 +38,8 @@ DEFAULT_FLAG_PCT = 10.0
 
 def finite_number(v) -> float | None:
     """A metric value as a finite float; None for missing, flags, text, NaN and inf."""
+    if type(v) is float:          # most values: the model reads 140,000 for a year's report
+        return v if math.isfinite(v) else None
     if v is None or isinstance(v, bool):
         return None
     try:

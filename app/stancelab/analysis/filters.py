@@ -7,12 +7,23 @@ Every number StanceLab reports depends on these choices, so they travel as one f
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from stancelab.analysis import iir
+
 #: Fewest samples any sway metric accepts (the exact 95 % ellipse needs n > 2 and a covariance).
 MIN_SAMPLES = 4
+#: Longest trace (padded, per axis) run through iir.py's Python loop while scipy.signal is not
+#: loaded (its import costs about 0.65 s of CPU; the loop about 0.35 us a sample and pass, so
+#: at most about 2 ms per trace): a stabilogram's 10 s window at 80 Hz is 819. 30 s trials
+#: and longer go to scipy, which filters them 20-40x faster.
+LOOP_MAX_SAMPLES = 1200
+#: Samples the loop may filter in one process before scipy.signal is imported after all (about
+#: 50 ms of looping), so that many short traces cost at most that much more.
+_loop_budget = [150_000]
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,11 @@ class Prepared:
 @functools.lru_cache(maxsize=64)
 def _design(order: int, cutoff_hz: float, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """Second-order sections and their unit-step initial state (cached: designing costs more
-    than filtering a 30 s trial)."""
+    than filtering a 30 s trial). Order 2, the default, is one section that iir.py designs
+    bit for bit as scipy does, without importing scipy.signal."""
+    if order == 2:
+        b, a = iir.butter_lowpass_sos2(cutoff_hz, fs_hz)
+        return np.concatenate([b, a])[None, :], iir.lfilter_zi(b, a)[None, :]
     from scipy.signal import butter, sosfilt_zi  # imported on first use: ~1 s at start-up
 
     sos = butter(order, cutoff_hz, btype="low", fs=fs_hz, output="sos")
@@ -109,20 +124,20 @@ def lowpass(x_mm: np.ndarray, y_mm: np.ndarray, fs_hz: float,
     xy = np.vstack([x_mm, y_mm])
     n = xy.shape[1]
 
-    from scipy.signal import lfilter, sosfilt
+    pad = _padlen(sos)
+    if len(sos) == 1 and _loop_allowed(n + 2 * pad):
+        # A short trace (a stabilogram's window) before anything loaded scipy.signal: iir.py's
+        # loop is bit for bit lfilter's (tests/test_iir.py), so only the time differs.
+        _loop_budget[0] -= 4 * (n + 2 * pad)
+        section = iir.ExactFilter(sos[0, :3], sos[0, 3:])
 
-    def run(sig):
-        # Start in the steady state of the first sample (no step transient). One section
-        # (design order <= 2) runs through lfilter, the same transposed direct form II as
-        # sosfilt with half its per-call overhead, which matters on 30 s trials.
-        if len(sos) == 1:
-            return lfilter(sos[0, :3], sos[0, 3:], sig, axis=-1, zi=zi1[0] * sig[:, :1])[0]
-        return sosfilt(sos, sig, axis=-1, zi=zi1[:, None, :] * sig[:, 0][None, :, None])[0]
-
+        def run(sig):
+            return np.vstack([section.run(row, (zi1[0] * row[0]).tolist())[0] for row in sig])
+    else:
+        run = _scipy_run(sos, zi1)
     if not settings.zero_phase:
         out = run(xy)
         return out[0], out[1]
-    pad = _padlen(sos)
     if n <= pad:
         raise ValueError(f"{n} samples ({n / fs_hz:.2f} s) are too short for the "
                          f"forward-backward filter (needs more than {pad}); record a longer "
@@ -134,6 +149,25 @@ def lowpass(x_mm: np.ndarray, y_mm: np.ndarray, fs_hz: float,
     back = run(run(ext)[:, ::-1])
     out = back[:, ::-1][:, pad:-pad]
     return np.ascontiguousarray(out[0]), np.ascontiguousarray(out[1])
+
+
+def _loop_allowed(samples: int) -> bool:
+    return samples <= LOOP_MAX_SAMPLES and _loop_budget[0] > 0 and \
+        "scipy.signal" not in sys.modules
+
+
+def _scipy_run(sos: np.ndarray, zi1: np.ndarray):
+    from scipy.signal import lfilter, sosfilt
+
+    def run(sig):
+        # Start in the steady state of the first sample (no step transient). One section
+        # (design order <= 2) runs through lfilter, the same transposed direct form II as
+        # sosfilt with half its per-call overhead, which matters on 30 s trials.
+        if len(sos) == 1:
+            return lfilter(sos[0, :3], sos[0, 3:], sig, axis=-1, zi=zi1[0] * sig[:, :1])[0]
+        return sosfilt(sos, sig, axis=-1, zi=zi1[:, None, :] * sig[:, 0][None, :, None])[0]
+
+    return run
 
 
 def prepare(t_s, x_mm, y_mm, settings: AnalysisSettings = DEFAULT_SETTINGS) -> Prepared:

@@ -8,8 +8,10 @@ form II with the same operations in the same order, so the simulator's output is
 the last bit; tests/test_iir.py checks all of them against scipy.signal on random input.
 
 ``lfilter_exact`` loops in Python (about 0.3 us per sample for a 4th-order filter): right for
-the simulator, which filters a few samples per tick and 60 s when a trial starts, not for hour
--long traces (the analysis low-pass keeps scipy.signal, imported on first use).
+the simulator, which filters a few samples per tick and 60 s when a trial starts, and for the
+analysis low-pass of short traces while scipy.signal is not loaded (``butter_lowpass_sos2`` and
+``lfilter_zi``, exact: analysis/filters.py), not for hour-long traces (the analysis low-pass
+keeps scipy.signal for those, imported on first use).
 """
 
 from __future__ import annotations
@@ -31,6 +33,33 @@ def butter_lowpass(order: int, cutoff_hz: float, fs_hz: float) -> tuple[np.ndarr
     wo = _warp(cutoff_hz, fs_hz)
     poles = -np.exp(1j * np.pi * np.arange(-order + 1, order, 2) / (2 * order)) * wo
     return _bilinear_zpk(np.array([], complex), poles, wo ** order)
+
+
+def butter_lowpass_sos2(cutoff_hz: float, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """The one second-order section ``(b, a)`` of scipy.signal.butter(2, cutoff_hz, fs=fs_hz,
+    output="sos") bit for bit (the analysis low-pass's default design): ``butter_lowpass``'s
+    steps with numpy's tan, as scipy takes them (``math.tan`` can differ in the last bit, which
+    the simulator's coefficients keep). tests/test_iir.py compares them over thousands of
+    rates."""
+    if not 0.0 < cutoff_hz < fs_hz / 2:
+        raise ValueError(f"cut-off {cutoff_hz:g} Hz must be between 0 and {fs_hz / 2:g} Hz")
+    wo = 2.0 * 2.0 * float(np.tan(np.pi * (2.0 * cutoff_hz / fs_hz) / 2.0))
+    poles = -np.exp(1j * np.pi * np.arange(-1, 2, 2) / 4) * wo
+    return _bilinear_zpk(np.array([], complex), poles, wo ** 2)
+
+
+def lfilter_zi(b, a) -> np.ndarray:
+    """The state that starts (b, a) in the steady state of a unit step, as
+    scipy.signal.lfilter_zi computes it (the same linear system, solved by numpy): scale it by
+    the first sample to start a trace without a transient."""
+    b, a = _normalise(b, a)
+    n = len(a)
+    if n < 2:
+        return np.zeros(0)
+    companion = np.zeros((n - 1, n - 1))
+    companion[0, :] = -a[1:]
+    companion[1:, :-1] += np.eye(n - 2)
+    return np.linalg.solve(np.eye(n - 1) - companion.T, b[1:] - a[1:] * b[0])
 
 
 def butter_bandpass1(lo_hz: float, hi_hz: float, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:

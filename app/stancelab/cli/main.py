@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.program = argv is None     # the `stancelab` process itself, not a caller in Python
     try:
         if not args.command:
             try:

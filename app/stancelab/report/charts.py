@@ -29,7 +29,9 @@ def _style(ax, xlabel: str = "", ylabel: str = "") -> None:
     for s in ax.spines.values():
         s.set_color("#9aa4b1")
         s.set_linewidth(0.6)
-    # Few ticks: each tick label is a text to lay out and embed (most of a page's drawing)
+    # Few ticks: each tick label is a text to lay out and embed (most of a page's drawing);
+    # the progress charts and the bars set their own x ticks.
+    ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_locator(MaxNLocator(5))
     if xlabel:
         ax.set_xlabel(xlabel, fontsize=7.5)
@@ -154,8 +156,9 @@ def progress_chart(ax, metric: str, lines: dict, marks: dict) -> None:
                 ax.annotate(tag[0].upper(), (when[sid], value), textcoords="offset points",
                             xytext=(0, 6), ha="center", fontsize=6.5, color=LEG_COLOUR[leg])
     # No legend inside the plot: the page says once which colour is which leg (KEY).
-    for label in ax.get_xticklabels():
-        label.set_fontsize(6.5)
+    # (tick_params, not the labels themselves: asking for them lays out ticks the date
+    # locator below replaces)
+    ax.tick_params(axis="x", labelsize=6.5)
     ax.xaxis.set_major_locator(_date_locator())
     ax.xaxis.set_major_formatter(_date_formatter())
 

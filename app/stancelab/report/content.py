@@ -30,10 +30,14 @@ from stancelab.storage import StorageError
 
 Progress = Callable[[int, int], None]
 
-#: The metrics charted across sessions, per drill (those of them the model scored).
+#: The metrics charted across sessions, per drill (those of them the model scored). An
+#: exercise's: reps counted, frontal-plane control and balance after the reps, the ones it
+#: judges progress on (METRIC_DIRECTION), per set as the model averages them.
 HEADLINE = {"clock": ("edge_reach_score_pct", "weakest_max_excursion_pct"),
             "single-leg": ("time_held_s", "mean_velocity_mm_s", "ellipse95_area_mm2"),
-            "quiet": ("ellipse95_area_mm2", "mean_velocity_mm_s")}
+            "quiet": ("ellipse95_area_mm2", "mean_velocity_mm_s"),
+            **{kind: ("reps_counted", "ml_excursion_mm", "balance_held_s")
+               for kind in EXERCISES}}
 #: Points drawn per stabilogram at most (a 10 s window at 80 Hz is 800).
 MAX_TRACE_POINTS = 4000
 
@@ -155,7 +159,8 @@ def gather(store, athlete, date_from: dt.date | None = None, date_to: dt.date | 
     a = assess(records)
     sids = list(dict.fromkeys(r.session_id for r in records))
     sessions = {s.id: s for s in store.sessions(athlete.id)}
-    infos = [_session_info(store, sessions[sid]) for sid in sids if sid in sessions]
+    cals: dict = {}          # calibration id -> its words: sessions share a few calibrations
+    infos = [_session_info(store, sessions[sid], cals) for sid in sids if sid in sessions]
     infos.sort(key=lambda s: (s.started, s.id))
     filters = list(dict.fromkeys(
         (r.settings.get("analysis") or {}).get("filter_description")
@@ -174,15 +179,17 @@ def gather(store, athlete, date_from: dt.date | None = None, date_to: dt.date | 
     return content
 
 
-def _session_info(store, s) -> SessionInfo:
+def _session_info(store, s, cals: dict) -> SessionInfo:
     board = "no id" if s.board_id is None else format(s.board_id, "08x")
     cal = "none: nominal gains"
     if s.calibration_id:
-        try:
-            c = store.calibration(s.calibration_id)
-            cal = f"{c.created[:10]} ({c.method})"
-        except StorageError:
-            cal = f"{s.calibration_id} (not in the database)"
+        if s.calibration_id not in cals:
+            try:
+                c = store.calibration(s.calibration_id)
+                cals[s.calibration_id] = f"{c.created[:10]} ({c.method})"
+            except StorageError:
+                cals[s.calibration_id] = f"{s.calibration_id} (not in the database)"
+        cal = cals[s.calibration_id]
     return SessionInfo(s.id, s.started, board, cal)
 
 
