@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_drills_sim import DrillWarning, SingleLegStand, board, run  # noqa: E402
-
-from stancelab.drills import events as ev  # noqa: E402
-from stancelab.ui.athlete_view import STATES, AthleteView  # noqa: E402
+from stancelab.drills import events as ev
+from stancelab.ui.athlete_view import STATES, AthleteView
+from test_drills_sim import DrillWarning, SingleLegStand, board, run
 
 
 def test_a_touchdown_turns_the_band_red_and_lifting_the_foot_turns_it_back(qtbot):
     """A real single-leg stand on the simulated board with touchdowns: its events, fed to the
     view in order, show "Touchdown" from each touchdown cue until the foot is up again."""
     src, cal = board(seed=4, touchdowns_per_min=40.0)
-    runner, events = run(src, cal, SingleLegStand(legs=["right"], n_trials=1, duration_s=30,
-                                                  rest_s=0))
+    _, events = run(src, cal, SingleLegStand(legs=["right"], n_trials=1, duration_s=30,
+                                             rest_s=0))
     view = AthleteView()
     qtbot.addWidget(view)
     phase, seen = None, []

@@ -110,7 +110,7 @@ def make_screenshots(out: Path) -> list[Path]:
             cmp = win.screens["Compare"]
             cmp.set_kind("single-leg")
             cmp.tabs.setCurrentIndex(1)
-            _pump(app, lambda: not cmp.plots.pending)    # drawn one plot per turn
+            _pump(app, lambda c=cmp: not c.plots.pending)    # drawn one plot per turn
             shot("Compare-progress")
             cmp.tabs.setCurrentIndex(0)
     win.close()
