@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -76,7 +77,7 @@ def test_the_doorbell_drains_each_batch_and_is_closed_on_detach(qtbot):
         assert len(frames) == n
         # One frame per arrival: the drain took what had arrived, in order.
         t = [fr.block.t_s[-1] for fr in frames]
-        assert all(b > a for a, b in zip(t, t[1:]))
+        assert all(b > a for a, b in itertools.pairwise(t))
 
 
 def test_trail_places_dots_in_batches_and_fades_by_age(qapp):
@@ -85,7 +86,10 @@ def test_trail_places_dots_in_batches_and_fades_by_age(qapp):
     canvas = BoardCanvas()
     trail = canvas._trail
     assert len(trail.dots) == BoardCanvas.TRAIL // trail.stride
-    shown = lambda: sum(d.isVisible() for d in trail.dots)  # noqa: E731
+
+    def shown() -> int:
+        return sum(d.isVisible() for d in trail.dots)
+
     # Samples one at a time as the drain brings them: every stride-th gets a dot, placed
     # `batch` dots at a time.
     for k in range(trail.stride * trail.batch - 1):

@@ -222,9 +222,10 @@ class LiveSession(QObject):
             bell.ring()
 
     def _on_wake(self) -> None:
-        """The doorbell rang (GUI thread): drain now, then wait for the next ring or the
-        slow tick."""
+        """The doorbell rang (GUI thread): push the slow tick back (while data flows it never
+        fires: no extra wake-ups) and drain now."""
         if self.source is not None and not self._paused:
+            self._timer.start(self.tick_ms)
             self._on_timer()
 
     def _arm(self, ms: int | None = None) -> None:
