@@ -5,9 +5,10 @@ What is measured (run: ``.venv/bin/python bench/bench_live.py [--seconds 20]``):
 * The board is a VirtualBoard behind a real pseudo-terminal, run in a *separate process*
   (tests/ui_pty_board.py) streaming 80 frames/s in real time, so its CPU is not counted.
 * The app side is the real one: SerialBoard (reader thread stamps ``t_host_s`` when the bytes
-  arrive, then wakes the session through Source.set_listener) -> LiveSession (its one timer,
-  fired at 0 ms by the wake-up) -> LiveView -> BoardCanvas, painted by Qt in the offscreen
-  platform at 1280 x 800, after the app's own start-up step (ui.app.settle_after_startup).
+  arrive, then wakes the session through Source.set_listener, which rings the session's
+  socket doorbell) -> LiveSession (drains in the UI thread's wake-up) -> LiveView ->
+  BoardCanvas, painted by Qt in the offscreen platform at 1280 x 800, after the app's own
+  start-up step (ui.app.settle_after_startup).
 * Latency = time.monotonic() at the end of a canvas repaint that drew the COP dot
   (BoardCanvas.drawForeground) minus ``t_host_s`` of the newest sample the dot shows; counted
   once per new sample shown. Reported as p50 / p99 / max. With ``--record`` the drill runner

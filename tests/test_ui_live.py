@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -53,3 +54,61 @@ def test_live_view_paints_cop_from_the_board(qtbot):
         assert (x, y) == (rows[-1, 6], rows[-1, 7]) or math.isclose(x, rows[-1, 6], abs_tol=1e-6)
         assert all(t_paint >= t_host for t_paint, t_host in painted)
         assert view.load_label.text().endswith("kg")
+
+
+def test_the_doorbell_drains_each_batch_and_is_closed_on_detach(qtbot):
+    """The reader thread rings a local socket pair; the session drains in that wake-up (no
+    0 ms timer hop), and detaching closes both ends (no descriptor left per attach)."""
+    with PtyBoard() as pb:
+        session = LiveSession()
+        frames = []
+        session.frame.connect(frames.append)
+        session.attach(SerialBoard(pb.port, boot_grace_s=0.2))
+        bell = session._bell
+        try:
+            qtbot.waitUntil(lambda: len(frames) >= 40, timeout=10000)
+        finally:
+            session.detach()
+        assert session._bell is None
+        assert bell._rx.fileno() == -1 and bell._tx.fileno() == -1
+        bell.ring()                      # a late ring from the reader after detach: ignored
+        n = len(frames)
+        qtbot.wait(100)
+        assert len(frames) == n
+        # One frame per arrival: the drain took what had arrived, in order.
+        t = [fr.block.t_s[-1] for fr in frames]
+        assert all(b > a for a, b in itertools.pairwise(t))
+
+
+def test_trail_places_dots_in_batches_and_fades_by_age(qapp):
+    from stancelab.ui.widgets.board_canvas import BoardCanvas
+
+    canvas = BoardCanvas()
+    trail = canvas._trail
+    assert len(trail.dots) == BoardCanvas.TRAIL // trail.stride
+
+    def shown() -> int:
+        return sum(d.isVisible() for d in trail.dots)
+
+    # Samples one at a time as the drain brings them: every stride-th gets a dot, placed
+    # `batch` dots at a time.
+    for k in range(trail.stride * trail.batch - 1):
+        canvas.show_cop(np.array([float(k)]), np.array([0.0]))
+    assert shown() == 0 and canvas.cop.isVisible()
+    canvas.show_cop(np.array([99.0]), np.array([0.0]))
+    assert shown() == trail.batch
+    assert sorted(d.pos().x() for d in trail.dots if d.isVisible()) == \
+        [float(trail.stride - 1), 99.0]
+    # Long enough for every dot: opacity falls with age (refreshed every fade_every dots, so
+    # the newest few are all opaque), the oldest faint.
+    for k in range(3 * BoardCanvas.TRAIL):
+        canvas.show_cop(np.array([float(k)]), np.array([1.0]))
+    assert shown() == len(trail.dots)
+    by_age = [d.opacity() for d in sorted(trail.dots, key=lambda d: -d.pos().x())]
+    assert by_age == sorted(by_age, reverse=True)
+    assert by_age[0] == 1.0 and by_age[-1] < 0.5
+    canvas.show_cop(np.array([np.nan]), np.array([np.nan]))
+    assert not canvas.cop.isVisible()
+    canvas.clear_cop()
+    assert shown() == 0 and trail._pending == []
+    canvas.deleteLater()

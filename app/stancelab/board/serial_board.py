@@ -399,7 +399,7 @@ class SerialBoard(Source):
                 self.lost_frames += st.lost_frames - lost0
                 self.restarts += st.restarts - restarts0
                 changed = True
-            rate = self._asm.rate_sps
+            rate = self._asm.rate_sps if changed else 0.0
             if changed:
                 self._rate_shown_s = t_host
         if replies:
@@ -412,7 +412,7 @@ class SerialBoard(Source):
             self._set_state(lost_frames=self.lost_frames, restarts=self.restarts, rate_sps=rate)
 
     def _make_sample(self, frame: protocol.SampleFrame, t_host: float) -> Sample:
-        raw = self._asm(frame, t_host).t_s
+        raw = self._asm.time_s(frame)
         if self._last_raw_t is not None:
             host_gap = t_host - self._last_host
             rebase = self._rebase_next == _FORCE or raw <= self._last_raw_t or (
@@ -422,7 +422,7 @@ class SerialBoard(Source):
                 # The board's clock restarted (reset, power loss): continue our time axis from
                 # the last sample plus the host-measured gap so t_s stays strictly increasing.
                 self._asm = SampleAssembler()
-                raw = self._asm(frame, t_host).t_s
+                raw = self._asm.time_s(frame)
                 self._t_offset_s = self._last_t + max(host_gap, 1.0 / self.rate_sps) - raw
         self._rebase_next = None
         self._last_raw_t = raw

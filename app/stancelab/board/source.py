@@ -58,12 +58,18 @@ class SampleAssembler:
         self._times.clear()
 
     def __call__(self, frame: protocol.SampleFrame, t_host_s: float) -> Sample:
-        if self._last_t_us is not None and self._last_t_us - frame.t_us > protocol.T_MOD // 2:
+        return Sample(frame.seq, self.time_s(frame), t_host_s, frame.counts, frame.status)
+
+    def time_s(self, frame: protocol.SampleFrame) -> float:
+        """The frame's unwrapped device time, counted for the rate (what :meth:`__call__` puts
+        in its Sample; a caller that builds its own Sample saves building this one)."""
+        t_us = frame.t_us
+        if self._last_t_us is not None and self._last_t_us - t_us > protocol.T_MOD // 2:
             self._wraps += 1
-        self._last_t_us = frame.t_us
-        t_s = (self._wraps * protocol.T_MOD + frame.t_us) * 1e-6
+        self._last_t_us = t_us
+        t_s = (self._wraps * protocol.T_MOD + t_us) * 1e-6
         self._times.append(t_s)
-        return Sample(frame.seq, t_s, t_host_s, frame.counts, frame.status)
+        return t_s
 
     @property
     def rate_sps(self) -> float:

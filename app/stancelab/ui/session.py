@@ -1,22 +1,27 @@
 """The one timer that drains the board: samples -> forces -> COP -> ring buffers -> views.
 
 Views never read the source themselves; they connect to :attr:`LiveSession.frame` and repaint.
-The timer is woken by the data instead of polling: the source's reader thread calls our listener
-when its queue goes from empty to non-empty, which posts one queued signal to the GUI thread,
-which fires the single-shot timer at 0 ms; the drain then takes everything queued. So there is
-one wake-up per batch, no per-sample signal, and no idle polling. Between batches the same timer
-runs a slow tick (status, drill time-outs, commits of a stalled recording). A source that only
-makes samples when read (the simulated board in fast mode, used by tests) is polled instead.
+The drain is woken by the data instead of polling: the source's reader thread calls our listener
+when its queue goes from empty to non-empty, which writes one byte to a local socket pair (the
+doorbell); the GUI thread's event loop watches the other end (a QSocketNotifier) and drains at
+once, in the same wake-up, taking everything queued. So there is one wake-up per batch, no
+per-sample signal, and no idle polling. A byte costs the reader a system call where a queued Qt
+signal cost it and the GUI thread a Python wrapper round trip each, and the former hop through
+a 0 ms timer cost a second pass of the event loop (bench/bench_live.py; docs/benchmarks.md).
+Between batches the drain timer runs a slow tick (status, drill time-outs, commits of a stalled
+recording). A source that only makes samples when read (the simulated board in fast mode, used
+by tests) is polled by the same timer instead.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 
 from stancelab.board.source import Source, SourceError, SourceState
 from stancelab.calibration import Calibration, default_calibration
@@ -79,6 +84,40 @@ class RingBuffer:
         self._n = 0
 
 
+class _Doorbell:
+    """A local socket pair: :meth:`ring` (any thread) writes a byte, the GUI thread's event loop
+    sees the other end readable and calls ``on_ring`` after swallowing every byte rung so far.
+    Swallow-then-drain means no ring is lost: a sample queued after the drain rings again."""
+
+    def __init__(self, on_ring, parent: QObject) -> None:
+        self._rx, self._tx = socket.socketpair()
+        self._rx.setblocking(False)
+        self._tx.setblocking(False)
+        self._on_ring = on_ring
+        self._notifier = QSocketNotifier(self._rx.fileno(), QSocketNotifier.Type.Read, parent)
+        self._notifier.activated.connect(self._heard)
+
+    def ring(self) -> None:
+        try:
+            self._tx.send(b"\0")
+        except OSError:   # full (a ring is pending anyway) or closed (the session let go)
+            pass
+
+    def _heard(self, *_args) -> None:
+        try:
+            self._rx.recv(4096)
+        except OSError:
+            return
+        self._on_ring()
+
+    def close(self) -> None:
+        self._notifier.setEnabled(False)
+        self._notifier.activated.disconnect(self._heard)
+        self._notifier.deleteLater()
+        self._rx.close()
+        self._tx.close()
+
+
 def start_source(source: Source) -> None:
     """Open (the handshake) and start ``source``; closed again if starting fails."""
     source.open()
@@ -105,7 +144,6 @@ class LiveSession(QObject):
     drill_failed = Signal(str)       # the runner raised; it has closed the trial already
     state_changed = Signal(object)   # SourceState
     error = Signal(str)              # a board problem worded for the user
-    _wake = Signal()                 # emitted on the source's reader thread, queued to ours
 
     def __init__(self, poll_ms: int = 4, tick_ms: int = 100, history_s: float = 10.0,
                  parent=None) -> None:
@@ -118,7 +156,7 @@ class LiveSession(QObject):
         self._timer.setObjectName("live-session-drain")
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_timer)
-        self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+        self._bell: _Doorbell | None = None
         self._pushes = False           # the source wakes us (else: poll every poll_ms)
         self._paused = False
         self._woke_s = float("nan")
@@ -145,6 +183,7 @@ class LiveSession(QObject):
         # A source that generates samples inside read() has no thread to wake us: poll it.
         self._pushes = getattr(source, "realtime", True)
         if self._pushes:
+            self._bell = _Doorbell(self._on_wake, self)
             source.set_listener(self._on_data)
         self._paused = False
         self._arm(0)
@@ -164,6 +203,10 @@ class LiveSession(QObject):
         src, self.source = self.source, None
         if src is not None:
             src.set_listener(None)
+        bell, self._bell = self._bell, None
+        if bell is not None:
+            bell.close()
+        if src is not None:
             self._emit_state()
         return src
 
@@ -174,14 +217,16 @@ class LiveSession(QObject):
         if threading.get_ident() == self._gui_thread:
             return
         self._woke_s = time.monotonic()   # a drill runner's blocks carry no host times
-        try:
-            self._wake.emit()
-        except RuntimeError:   # the session's Qt object is gone (app closing)
-            pass
+        bell = self._bell
+        if bell is not None:
+            bell.ring()
 
     def _on_wake(self) -> None:
+        """The doorbell rang (GUI thread): push the slow tick back (while data flows it never
+        fires: no extra wake-ups) and drain now."""
         if self.source is not None and not self._paused:
-            self._timer.start(0)
+            self._timer.start(self.tick_ms)
+            self._on_timer()
 
     def _arm(self, ms: int | None = None) -> None:
         """Push mode: one shot, at ``ms`` or after the slow tick. Poll mode: every poll_ms."""

@@ -25,14 +25,23 @@ from stancelab.ui.widgets.common import ACCENT, BG, FG, OK
 class Trail:
     """The COP's recent path: a fixed ring of stock ellipse items (painted by Qt in C++). Every
     ``stride``-th sample moves the oldest dot to the newest position and nothing else changes,
-    so a repaint touches two dot-sized spots, not the whole trail. The fade by age is refreshed
-    only every ``fade_every``-th dot (about 10 Hz), so the trail still fades toward its tail
-    without restyling every dot at the stream rate."""
+    so a repaint touches dot-sized spots, not the whole trail.
 
-    def __init__(self, scene: QGraphicsScene, samples: int, stride: int = 2,
-                 radius_mm: float = 4.0, alpha: int = 160, fade_every: int = 4) -> None:
+    What it costs is mostly painting the dots the COP dot's repaint overlaps (a slow athlete's
+    trail lies under the dot), every sample: so the trail has few dots (stride 3: 8 dots over
+    0.3 s at 80 samples/s), and, being context rather than feedback (the COP dot is), it is
+    placed ``batch`` dots at a time (at 80 samples/s, stride 3 and batch 2: about 13 times a
+    second, at most 5 samples behind the dot). The fade by age is refreshed only every
+    ``fade_every``-th dot (about 7 Hz), so the trail still fades toward its tail without
+    restyling every dot at the stream rate. See docs/benchmarks.md for what each step saved."""
+
+    def __init__(self, scene: QGraphicsScene, samples: int, stride: int = 3,
+                 radius_mm: float = 4.0, alpha: int = 160, fade_every: int = 4,
+                 batch: int = 2) -> None:
         self.stride = stride
         self.fade_every = fade_every
+        self.batch = batch
+        self._pending: list[tuple[float, float]] = []   # dots not placed yet, oldest first
         self._placed = 0
         n = max(1, samples // stride)
         brush = QBrush(QColor(255, 212, 0, alpha))
@@ -43,6 +52,7 @@ class Trail:
             dot.setPen(pen)
             dot.setBrush(brush)
             dot.setZValue(9)
+            dot.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             dot.setVisible(False)
             scene.addItem(dot)
             self.dots.append(dot)
@@ -56,11 +66,17 @@ class Trail:
         # The samples that get a dot: every stride-th one, counted across calls.
         first = (self.stride - 1 - self._phase) % self.stride
         self._phase = (self._phase + n) % self.stride
-        idx = range(first, n, self.stride)
-        if len(idx) > len(self.dots):
-            idx = idx[-len(self.dots):]
-        for i in idx:
-            x, y = float(x_mm[i]), float(y_mm[i])
+        if first >= n:
+            return
+        pending = self._pending
+        for i in range(first, n, self.stride):
+            pending.append((float(x_mm[i]), float(y_mm[i])))
+        if len(pending) >= self.batch:
+            self._pending = []
+            self._place(pending[-len(self.dots):])
+
+    def _place(self, dots) -> None:
+        for x, y in dots:
             k = self._next
             self._next = (k + 1) % len(self.dots)
             dot = self.dots[k]
@@ -89,6 +105,7 @@ class Trail:
                 dot.setOpacity(opacity)
 
     def clear(self) -> None:
+        self._pending = []
         for k, dot in enumerate(self.dots):
             if self._shown[k]:
                 dot.setVisible(False)
@@ -132,6 +149,10 @@ class BoardCanvas(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        # The view paints every pixel it exposes (background brush): telling Qt so, a moved
+        # dot repaints the viewport alone, not also the widgets under it (three paint events
+        # per sample instead of one, the parents drawing their style sheet's background).
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
         scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         w, d = self.geometry.width_mm / 2, self.geometry.depth_mm / 2
@@ -157,6 +178,9 @@ class BoardCanvas(QGraphicsView):
         self.cop.setBrush(QBrush(QColor(ACCENT)))
         self.cop.setPen(_pen(QColor("#000000"), 1))
         self.cop.setZValue(10)
+        # The dots are rendered once into pixmaps that Qt blits where they move (a repaint
+        # costs about an eighth less than rasterising an antialiased ellipse each time).
+        self.cop.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.cop.setVisible(False)
         scene.addItem(self.cop)
         self._cop_shown = False

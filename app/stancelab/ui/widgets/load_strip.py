@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QGraphicsItem
 
 from stancelab.geometry import CHANNEL_SHORT
@@ -48,9 +48,14 @@ class LoadStrip(pg.PlotWidget):
         pi.disableAutoRange()
         self._top_kg = 0.0
         self._set_top(100.0)
-        for name in ("left", "bottom"):
-            pi.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # Axes, legend and their text (the legend's samples and labels, the axis titles are
+        # child items, painted one by one on every repaint otherwise: Python paint calls and
+        # text layout) are drawn once into pixmaps; only the curves change.
+        for item in (pi.getAxis("left"), pi.getAxis("bottom"), legend):
+            for it in _with_descendants(item):
+                it.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # The view paints all it exposes: the parent widget need not be repainted under it.
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def _set_top(self, top_kg: float) -> None:
         if top_kg != self._top_kg:
@@ -77,3 +82,12 @@ class LoadStrip(pg.PlotWidget):
         self._set_top(max(50.0, 25.0 * np.ceil((peak * 1.1) / 25.0)))
         for i, c in enumerate(self.curves):
             c.setData(t, kg[:, i], skipFiniteCheck=True)
+
+
+def _with_descendants(item) -> list:
+    out, todo = [], [item]
+    while todo:
+        it = todo.pop()
+        out.append(it)
+        todo.extend(it.childItems())
+    return out
