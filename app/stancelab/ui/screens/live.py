@@ -25,6 +25,9 @@ class LiveView(QWidget):
         self.setStyleSheet(f"background: {BG}; color: {FG};")
         self.canvas = BoardCanvas()
         self.strip = LoadStrip()
+        # Room for its axis and legend whatever the window: under a real X window the canvas
+        # otherwise took all but ~40 px of the height at 1280 x 800.
+        self.strip.setMinimumHeight(120)
         self.strip.setMaximumHeight(190)
         self.load_label = big_label("—", 44)
         self.cop_label = big_label("", 18, bold=False)
