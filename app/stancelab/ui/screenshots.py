@@ -228,7 +228,8 @@ def main(argv=None) -> int:
     p.add_argument("--plan-session", action="store_true",
                    help="only the athlete view during a plan session's squat set")
     args = p.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # no screen: coach's screens only
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["STANCELAB_DATA_DIR"] = tmp
         for f in (plan_session_only(args.out) if args.plan_session
