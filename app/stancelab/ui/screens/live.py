@@ -10,8 +10,11 @@ from stancelab.geometry import SINGLE_LEG_MARK_MM, TWO_LEG_MARKS_MM, FootModel, 
 from stancelab.ui.session import LiveFrame, LiveSession
 from stancelab.ui.widgets import BG, FG, BoardCanvas, LoadStrip, big_label
 
-#: The load strip repaints at most this often: it is context, not feedback.
-STRIP_HZ = 5.0
+#: The numbers (total load, COP) are rewritten at most this often, and the load strip, 10 s of
+#: history that is context, not feedback, repaints at most STRIP_HZ: at 5 Hz it was about a
+#: point of a core (bench/bench_live.py --no-probe; docs/benchmarks.md).
+NUMBERS_HZ = 5.0
+STRIP_HZ = 2.5
 
 
 class LiveView(QWidget):
@@ -56,6 +59,7 @@ class LiveView(QWidget):
         lay.addLayout(top, 1)
         lay.addWidget(self.strip)
         self._last_strip_t = -math.inf
+        self._last_numbers_t = -math.inf
         session.frame.connect(self.on_frame)
         self._draw_feet()
 
@@ -84,8 +88,8 @@ class LiveView(QWidget):
         b = fr.block
         self.canvas.show_cop(b.cop_x_mm, b.cop_y_mm, fr.t_host_last_s)
         t = fr.t_host_last_s
-        if t - self._last_strip_t >= 1.0 / STRIP_HZ:
-            self._last_strip_t = t
+        if t - self._last_numbers_t >= 1.0 / NUMBERS_HZ:
+            self._last_numbers_t = t
             total = float(b.total_n[-1])
             self.load_label.setText(f"{total / G:.1f} kg")
             x, y = float(b.cop_x_mm[-1]), float(b.cop_y_mm[-1])
@@ -95,4 +99,6 @@ class LiveView(QWidget):
             else:
                 self.cop_label.setText(f"COP  x {x:+.0f} mm   y {y:+.0f} mm")
                 self.hint.setText("")
+        if t - self._last_strip_t >= 1.0 / STRIP_HZ:
+            self._last_strip_t = t
             self.strip.show_history(self.session.history.last())
