@@ -50,8 +50,10 @@ def test_live_view_paints_cop_from_the_board(qtbot):
         assert np.all(np.isfinite(rows[-40:, 6]))
         assert total_kg.mean() > 50
         assert view.canvas.cop.isVisible()
+        # The dot stands on the pixel nearest the newest COP (see the snapping test below).
         x, y = view.canvas.cop.pos().x(), view.canvas.cop.pos().y()
-        assert (x, y) == (rows[-1, 6], rows[-1, 7]) or math.isclose(x, rows[-1, 6], abs_tol=1e-6)
+        mm_per_px = 1 / view.canvas.viewportTransform().m11()
+        assert math.hypot(x - rows[-1, 6], y - rows[-1, 7]) <= 0.71 * mm_per_px
         assert all(t_paint >= t_host for t_paint, t_host in painted)
         assert view.load_label.text().endswith("kg")
 
@@ -112,3 +114,68 @@ def test_trail_places_dots_in_batches_and_fades_by_age(qapp):
     canvas.clear_cop()
     assert shown() == 0 and trail._pending == []
     canvas.deleteLater()
+
+
+def _dot_centre_px(canvas) -> tuple[float, float]:
+    """Where the COP dot is drawn: the centroid of its yellow in a grab of the canvas."""
+    img = canvas.grab().toImage()
+    a = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), -1, 4)
+    a = a[:, :img.width()].astype(float)             # B, G, R, A
+    yellow = np.clip((a[..., 1] - 40) / (212 - 40), 0, 1) * (a[..., 2] > 150) * (a[..., 0] < 80)
+    ys, xs = np.mgrid[0:a.shape[0], 0:a.shape[1]]
+    return ((xs * yellow).sum() / yellow.sum() + 0.5, (ys * yellow).sum() / yellow.sum() + 0.5)
+
+
+def test_the_cop_dot_moves_by_whole_pixels_only_when_its_pixel_changes(qapp):
+    """The dot is placed on whole device pixels and a sample that keeps it on its pixel moves
+    nothing (no repaint of an unchanged picture); it is drawn as close to the true COP as
+    when it was placed exactly (Qt draws the cached dot at whole pixels anyway)."""
+    import random
+
+    from PySide6.QtCore import QPointF
+
+    from stancelab.ui.widgets.board_canvas import BoardCanvas
+
+    snapped, exact = BoardCanvas(), BoardCanvas()
+    for c in (snapped, exact):
+        c.resize(939, 600)
+        c.show()
+    qapp.processEvents()
+    vt = snapped.viewportTransform()
+    px_per_mm = vt.m11()
+    rnd = random.Random(1)
+    err_snapped, err_exact = [], []
+    for _ in range(60):
+        x, y = rnd.uniform(-150, 150), rnd.uniform(-100, 100)
+        snapped.show_cop(np.array([x]), np.array([y]))
+        snapped._trail.clear()
+        exact.cop.setVisible(True)
+        exact.cop.setPos(x, y)
+        want = vt.map(QPointF(x, y))
+        for canvas, errs in ((snapped, err_snapped), (exact, err_exact)):
+            cx, cy = _dot_centre_px(canvas)
+            errs.append(math.hypot(cx - want.x(), cy - want.y()))
+        # The dot's bounds start on a whole pixel.
+        corner = vt.mapRect(snapped.cop.sceneBoundingRect()).topLeft()
+        assert abs(corner.x() - round(corner.x())) < 1e-6
+        assert abs(corner.y() - round(corner.y())) < 1e-6
+    assert max(err_snapped) <= max(max(err_exact), 0.75)
+    assert np.median(err_snapped) <= np.median(err_exact) + 0.1
+
+    # A move of a tenth of a pixel leaves the dot where it is; a whole pixel moves it one.
+    snapped.show_cop(np.array([10.0]), np.array([5.0]), 1.0)
+    pos = snapped.cop.pos()
+    snapped.show_cop(np.array([10.0 + 0.1 / px_per_mm]), np.array([5.0]), 2.0)
+    assert snapped.cop.pos() == pos
+    assert snapped.cop_t_host_s == 2.0 and snapped._moved_t_host_s == 1.0
+    snapped.show_cop(np.array([10.0 + 1.0 / px_per_mm]), np.array([5.0]), 3.0)
+    assert math.isclose((snapped.cop.pos().x() - pos.x()) * px_per_mm, 1.0, abs_tol=1e-6)
+    assert snapped._moved_t_host_s == 3.0
+    # Refitting the view (a resize) places the dot anew under the new mapping.
+    snapped.resize(700, 500)
+    qapp.processEvents()
+    snapped.show_cop(np.array([10.0]), np.array([5.0]), 4.0)
+    corner = snapped.viewportTransform().mapRect(snapped.cop.sceneBoundingRect()).topLeft()
+    assert abs(corner.x() - round(corner.x())) < 1e-6 and snapped._moved_t_host_s == 4.0
+    for c in (snapped, exact):
+        c.deleteLater()

@@ -184,8 +184,13 @@ class BoardCanvas(QGraphicsView):
         self.cop.setVisible(False)
         scene.addItem(self.cop)
         self._cop_shown = False
-        #: host arrival time of the sample the COP dot shows (for the latency probe)
+        self._cop_px: tuple[int, int] | None = None   # device pixel of the dot's corner
+        self._device = None                           # see _to_device
+        #: host arrival time of the newest sample the COP dot shows (to the pixel)
         self.cop_t_host_s: float | None = None
+        #: ... and of the newest one that moved it, which the latency probe measures: a
+        #: sample that leaves the dot on its pixel changes nothing on the screen
+        self._moved_t_host_s: float | None = None
         self._paint_hook = None
         self._probe = None
         cache_static([board, *cells])
@@ -193,6 +198,7 @@ class BoardCanvas(QGraphicsView):
         self._box: QRectF | None = None
         scene.setSceneRect(QRectF(-w - 400, -d - 400, 2 * w + 800, 2 * d + 800))
         self.scale(1, -1)  # +y (toes) up on the screen
+        self._device = None
 
     def _text(self, s: str, x: float, y: float, colour: QColor, pt: int, bold: bool):
         item = QGraphicsSimpleTextItem(s)
@@ -224,6 +230,7 @@ class BoardCanvas(QGraphicsView):
         self._fit()
 
     def _fit(self) -> None:
+        self._device, self._cop_px = None, None   # the mapping changes: place the dot anew
         if self._box is not None:
             self.fitInView(self._box, Qt.AspectRatioMode.KeepAspectRatio)
             return
@@ -290,25 +297,54 @@ class BoardCanvas(QGraphicsView):
             self._reach.setPath(_path(np.asarray(xy_mm, dtype=float)))
 
     # -- live
+    def _to_device(self) -> tuple[float, float, float, float, float, float]:
+        """The view's scene -> viewport mapping (scale and shift per axis, the view only
+        scales, flips and scrolls) and the corner of the COP dot's bounds that lands at its
+        pixmap's top-left, cached until the view is fitted again."""
+        t = self._device
+        if t is None:
+            vt = self.viewportTransform()
+            br = self.cop.boundingRect()
+            t = self._device = (vt.m11(), vt.m22(), vt.dx(), vt.dy(), br.left(),
+                                br.bottom() if vt.m22() < 0 else br.top())
+        return t
+
     def show_cop(self, x_mm: np.ndarray, y_mm: np.ndarray, t_host_s: float | None = None) -> None:
-        """Append the newest COP samples to the trail and move the dot to the last one."""
+        """Append the newest COP samples to the trail and move the dot to the last one.
+
+        The dot is a cached pixmap that Qt draws at whole device pixels (its bounds' top-left
+        rounded). It is placed so that corner falls exactly on the pixel Qt would round to,
+        and a sample that lands on the pixel the dot already occupies moves nothing: no pixel
+        would change, so nothing is repainted. Quiet stance moves the COP a fraction of a
+        pixel per sample, so about a third of the repaints at 80 samples/s were of an
+        unchanged picture (bench/bench_live.py)."""
         self._trail.add(x_mm, y_mm)
         x, y = float(x_mm[-1]), float(y_mm[-1])
+        t_host = None if t_host_s is None or math.isnan(t_host_s) else t_host_s
         if math.isnan(x):   # nobody on the board
             if self._cop_shown:
                 self.cop.setVisible(False)
                 self._cop_shown = False
-        else:
-            self.cop.setPos(x, y)
-            self.cop_t_host_s = None if t_host_s is None or math.isnan(t_host_s) else t_host_s
-            if not self._cop_shown:
-                self.cop.setVisible(True)
-                self._cop_shown = True
+                self._cop_px = None
+            return
+        m11, m22, dx, dy, bx, by = self._to_device()
+        # The nearest pixel to the bounds' device corner (a tie goes either way: the corner is
+        # then placed on a whole pixel, which Qt draws where it is).
+        px = (math.floor(m11 * (x + bx) + dx + 0.5), math.floor(m22 * (y + by) + dy + 0.5))
+        self.cop_t_host_s = t_host
+        if px != self._cop_px:
+            self._cop_px = px
+            self.cop.setPos((px[0] - dx) / m11 - bx, (px[1] - dy) / m22 - by)
+            self._moved_t_host_s = t_host
+        if not self._cop_shown:
+            self.cop.setVisible(True)
+            self._cop_shown = True
 
     def clear_cop(self) -> None:
         self._trail.clear()
         self.cop.setVisible(False)
         self._cop_shown = False
+        self._cop_px = None
 
     @property
     def paint_hook(self):
@@ -337,8 +373,8 @@ class _PaintProbe(QGraphicsEllipseItem):
     def paint(self, painter, option, widget=None) -> None:
         c = self._canvas
         hook = c._paint_hook
-        if hook is not None and c.cop_t_host_s is not None:
-            hook(time.monotonic(), c.cop_t_host_s)
+        if hook is not None and c._moved_t_host_s is not None:
+            hook(time.monotonic(), c._moved_t_host_s)
 
 
 def _pen(colour: QColor, width_px: float) -> QPen:
