@@ -94,6 +94,39 @@ def test_chunking_does_not_change_the_result(data):
     assert [m for m in got if isinstance(m, p.SampleFrame)] == frames
 
 
+@settings(max_examples=200)
+@given(st.data())
+def test_frame_sized_reads_take_the_short_path_to_the_same_result(data):
+    """A streaming board's reader gets one whole SAMPLE frame per read: the decoder's short
+    path for that case gives what the general loop gives, extremes of the 24-bit counts,
+    bit flips, repeats and gaps included."""
+    n = data.draw(st.integers(1, 30))
+    frames = stream(n, seed=data.draw(st.integers(0, 10**6)))
+    extremes = (p.COUNT_MIN, p.COUNT_MAX, 0, -1)
+    frames[0] = frames[0]._replace(counts=extremes)
+    chunks = [p.encode_sample(*f) for f in frames]
+    for _ in range(data.draw(st.integers(0, 4))):
+        k = data.draw(st.integers(0, len(chunks) - 1))
+        action = data.draw(st.sampled_from(["flip", "repeat", "drop"]))
+        if action == "flip":
+            raw = bytearray(chunks[k])
+            raw[data.draw(st.integers(0, len(raw) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+            chunks[k] = bytes(raw)
+        elif action == "repeat":
+            chunks.insert(k, chunks[k])
+        elif len(chunks) > 1:
+            del chunks[k]
+    whole = p.Decoder()
+    expected = whole.feed(b"".join(chunks))
+    framewise = p.Decoder()
+    got = [m for c in chunks for m in framewise.feed(c)]
+    assert got == expected
+    assert framewise.stats == whole.stats
+    assert framewise.buffered == whole.buffered
+    if chunks[0] == p.encode_sample(*frames[0]):
+        assert got[0].counts == extremes
+
+
 def test_one_byte_at_a_time_equals_64k_chunks():
     frames = stream(5000, seed=3)
     raw = encode(frames)
