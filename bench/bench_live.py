@@ -42,6 +42,10 @@ def main(argv=None) -> int:
                    help="the athlete view full screen at 1920 x 1080 instead of the live view, "
                         "while a quiet-stance drill records (implies --record): what a drill "
                         "costs on the athlete's screen")
+    p.add_argument("--app", action="store_true",
+                   help="the whole main window at 1280 x 800 on its Live screen (every screen "
+                        "built, as `stancelab` runs), with a fresh data folder, instead of the "
+                        "live view alone")
     p.add_argument("--no-probe", action="store_true",
                    help="measure CPU without the latency probe (a Python call on every "
                         "repaint that the app itself does not make); latency is not reported")
@@ -53,7 +57,7 @@ def main(argv=None) -> int:
     try:
         port = dev.stdout.readline().strip()
         return run(port, args.seconds, args.record or args.athlete, probe=not args.no_probe,
-                   athlete=args.athlete)
+                   athlete=args.athlete, whole_app=args.app)
     finally:
         dev.stdin.close()
         dev.wait(5)
@@ -77,8 +81,15 @@ def _start_recording(session):
     return store, runner
 
 
+_PY_THREADS: dict[int, str] = {}
+
+
 def _thread_cpu() -> dict:
-    """CPU seconds (user + system) of every thread of this process, from /proc (Linux)."""
+    """CPU seconds (user + system) of every thread of this process, from /proc (Linux),
+    named by their Python name where Python made them."""
+    import threading
+
+    _PY_THREADS.update({t.native_id: t.name for t in threading.enumerate()})
     out = {}
     tick = os.sysconf("SC_CLK_TCK")
     try:
@@ -91,7 +102,7 @@ def _thread_cpu() -> dict:
                 stat = f.read()
         except OSError:
             continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = _PY_THREADS.get(int(tid)) or stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
         out[tid] = (f"{name}[{tid}]", (int(fields[11]) + int(fields[12])) / tick)
     return out
@@ -137,8 +148,28 @@ def _athlete_view(session):
     return view
 
 
+def _main_window(port: str):
+    """The app as `stancelab` builds it (every screen listening to the session), its data in
+    a fresh temporary folder, on the Live screen, attached to the pty board as the Board
+    screen attaches a serial port."""
+    import tempfile
+
+    os.environ["STANCELAB_DATA_DIR"] = tempfile.mkdtemp(prefix="stancelab-bench-app-")
+    from stancelab.board.serial_board import SerialBoard
+    from stancelab.ui.app import build_window
+    from stancelab.ui.context import AppContext
+
+    ctx = AppContext()
+    win = build_window(ctx)
+    ctx.connect_source(SerialBoard(port, boot_grace_s=0.2))
+    win.resize(1280, 800)
+    win.show()
+    win.show_screen("Live")
+    return ctx, win, win.screens["Live"]
+
+
 def run(port: str, seconds: float, record: bool = False, probe: bool = True,
-        athlete: bool = False) -> int:
+        athlete: bool = False, whole_app: bool = False) -> int:
     from PySide6.QtWidgets import QApplication
 
     from stancelab.board.serial_board import SerialBoard
@@ -147,8 +178,15 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True,
     from stancelab.ui.session import LiveSession
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    session = LiveSession()
-    if athlete:
+    ctx = None
+    if whole_app:
+        ctx, win, view = _main_window(port)
+        session = ctx.session
+    else:
+        session = LiveSession()
+    if whole_app:
+        pass
+    elif athlete:
         view = _athlete_view(session)
     else:
         view = LiveView(session)
@@ -164,10 +202,13 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True,
 
     if probe:
         view.canvas.paint_hook = on_paint
-    session.attach(SerialBoard(port, boot_grace_s=0.2))
+    if not whole_app:
+        session.attach(SerialBoard(port, boot_grace_s=0.2))
     store, runner = _start_recording(session) if record else (None, None)
     settle_after_startup()
-    warm_end = time.monotonic() + 2.0
+    # The whole app warms the sway metrics up on its worker 3 s after start (a one-off import
+    # of about a second of CPU, ui/screens/results.py): measured after it, not during it.
+    warm_end = time.monotonic() + (6.0 if whole_app else 2.0)
     while time.monotonic() < warm_end:
         app.processEvents()
         time.sleep(0.0005)
@@ -196,10 +237,15 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True,
     view.close()
     if store is not None:
         store.close()
+    if ctx is not None:
+        win.close()
+        ctx.close()
     lat = np.array(latencies or [np.nan]) * 1e3
     mode = f"recording ({written} samples written)" if record else "not recording"
     if athlete:
         mode = "athlete view 1920 x 1080, " + mode
+    if whole_app:
+        mode = "main window 1280 x 800 on Live, " + mode
     print(f"live view, {mode}, {wall:.1f} s at {st.rate_sps:.1f} samples/s over a pty "
           f"(lost frames {st.lost_frames - st0.lost_frames})")
     if probe:

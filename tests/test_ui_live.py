@@ -6,6 +6,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 
 import ui_helpers
 from stancelab.board.serial_board import SerialBoard
@@ -80,6 +81,66 @@ def test_the_doorbell_drains_each_batch_and_is_closed_on_detach(qtbot):
         # One frame per arrival: the drain took what had arrived, in order.
         t = [fr.block.t_s[-1] for fr in frames]
         assert all(b > a for a, b in itertools.pairwise(t))
+
+
+def test_frame_listeners_hear_in_order_and_let_go_of_deleted_widgets(qapp, qtbot):
+    """The session's frame stream: plain calls in connection order; a widget's method is
+    forgotten once the widget is deleted (as a Qt connection is); an error in one listener is
+    printed and the others still hear the frame."""
+    import gc
+
+    from PySide6.QtWidgets import QWidget
+
+    from stancelab.ui.session import FrameListeners
+
+    class Screen(QWidget):
+        def __init__(self, log, name):
+            super().__init__()
+            self.log, self.name = log, name
+
+        def on_frame(self, fr):
+            self.visible_now = self.isVisible()       # touches the C++ object
+            self.log.append((self.name, fr))
+
+    log: list = []
+    hub = FrameListeners()
+    first, doomed = Screen(log, "first"), Screen(log, "doomed")
+    hub.connect(first.on_frame)
+    hub.connect(log.append)
+    hub.connect(doomed.on_frame)
+
+    def broken(fr):
+        raise ValueError("a bug in one listener")
+
+    hub.connect(broken)
+    with qtbot.capture_exceptions() as errors:      # what the app's excepthook would print
+        hub.emit(1)
+    assert log == [("first", 1), 1, ("doomed", 1)]
+    assert [str(e[1]) for e in errors] == ["a bug in one listener"]
+    # The listener does not keep the widget alive, and a deleted widget is dropped.
+    import shiboken6
+
+    shiboken6.delete(doomed)            # the C++ widget goes; the Python name still holds it
+    with qtbot.capture_exceptions() as errors:
+        hub.emit(2)
+    assert log[3:] == [("first", 2), 2]
+    assert [str(e[1]) for e in errors] == ["a bug in one listener"]
+    assert len(hub) == 3
+    # Nor does listening keep a widget alive.
+    gone = Screen(log, "gone")
+    hub.connect(gone.on_frame)
+    del gone
+    gc.collect()
+    with qtbot.capture_exceptions():
+        hub.emit(3)
+    assert log[5:] == [("first", 3), 3] and len(hub) == 3
+    hub.disconnect(broken)
+    hub.disconnect(first.on_frame)
+    hub.disconnect(log.append)
+    assert len(hub) == 0
+    with pytest.raises(RuntimeError):
+        hub.disconnect(first.on_frame)
+    first.deleteLater()
 
 
 def test_trail_places_dots_in_batches_and_fades_by_age(qapp):

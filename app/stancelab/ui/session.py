@@ -16,11 +16,14 @@ by tests) is polled by the same timer instead.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer, Signal
 
 from stancelab.board.source import Source, SourceError, SourceState
@@ -118,6 +121,70 @@ class _Doorbell:
         self._tx.close()
 
 
+class FrameListeners:
+    """Who hears each :class:`LiveFrame`, called in the order they connected, on the GUI
+    thread, in the drain's own wake-up: ``connect(callable)`` / ``disconnect(callable)`` /
+    ``emit(frame)``, like the Qt signal it replaces for this one stream.
+
+    80 frames a second reach every screen that listens (the app's Live, Board and Drills
+    screens listen all the time; each returns at once when it has nothing to do). Through a
+    Qt signal each delivery went through PySide's slot machinery: about half a point of a
+    core for the three, more than the Live screen's own work on the frame
+    (bench/bench_live.py --app; docs/benchmarks.md). Here a delivery is a Python call.
+
+    A listener that is a method of a Qt object is held weakly and forgotten once the object
+    is deleted, as a Qt connection would be. One that raises has its error printed, like a
+    slot's, and the others still hear the frame."""
+
+    def __init__(self) -> None:
+        #: (callable, None) or, for a Qt object's method, (its function, weak ref to the object)
+        self._listeners: list[tuple] = []
+
+    def connect(self, fn) -> None:
+        owner = getattr(fn, "__self__", None)
+        if isinstance(owner, QObject) and hasattr(fn, "__func__"):
+            self._listeners.append((fn.__func__, weakref.ref(owner)))
+        else:
+            self._listeners.append((fn, None))
+
+    def disconnect(self, fn) -> None:
+        owner, func = getattr(fn, "__self__", None), getattr(fn, "__func__", None)
+        for i, (call, ref) in enumerate(self._listeners):
+            if (call == fn and ref is None) or (ref is not None and call is func
+                                                 and ref() is owner):
+                del self._listeners[i]
+                return
+        raise RuntimeError(f"{fn!r} is not listening to the frames")
+
+    def __len__(self) -> int:
+        return len(self._listeners)
+
+    def emit(self, frame) -> None:
+        for entry in tuple(self._listeners):
+            call, ref = entry
+            try:
+                if ref is None:
+                    call(frame)
+                else:
+                    owner = ref()
+                    if owner is None:
+                        self._forget(entry)
+                        continue
+                    call(owner, frame)
+            except Exception:   # noqa: BLE001 - as a Qt slot's error: printed, others go on
+                owner = ref() if ref is not None else None
+                if ref is not None and (owner is None or not shiboken6.isValid(owner)):
+                    self._forget(entry)      # its widget was deleted
+                else:
+                    sys.excepthook(*sys.exc_info())
+
+    def _forget(self, entry) -> None:
+        try:
+            self._listeners.remove(entry)
+        except ValueError:
+            pass
+
+
 def start_source(source: Source) -> None:
     """Open (the handshake) and start ``source``; closed again if starting fails."""
     source.open()
@@ -137,9 +204,9 @@ def close_source(source: Source) -> None:
 
 
 class LiveSession(QObject):
-    """Owns the source while the app runs. Emits one :class:`LiveFrame` per tick with data."""
+    """Owns the source while the app runs. Gives one :class:`LiveFrame` per drain with data
+    to :attr:`frame`'s listeners."""
 
-    frame = Signal(object)
     drill_events = Signal(list)      # events of the running drill, in order, per tick
     drill_failed = Signal(str)       # the runner raised; it has closed the trial already
     state_changed = Signal(object)   # SourceState
@@ -148,6 +215,8 @@ class LiveSession(QObject):
     def __init__(self, poll_ms: int = 4, tick_ms: int = 100, history_s: float = 10.0,
                  parent=None) -> None:
         super().__init__(parent)
+        #: connect(callable(LiveFrame)): called with every frame drained
+        self.frame = FrameListeners()
         self.source: Source | None = None
         self.calibration: Calibration = default_calibration()
         self.history = RingBuffer(int(history_s * 80))
