@@ -14,6 +14,11 @@ What is measured (run: ``.venv/bin/python bench/bench_live.py [--seconds 20]``):
   once per new sample shown. Reported as p50 / p99 / max. With ``--record`` the drill runner
   drains the source and its blocks carry no host times: latency then starts when the reader
   thread queued the batch (its decode time, tens of microseconds, is not included).
+* ``--app``: the whole main window (every screen built and listening, a fresh data folder)
+  on its Live screen, as ``stancelab`` runs, measured after the app's one-off warm-up of the
+  sway metrics on its worker (3 s after start).
+* The COP dot moves only when a sample puts it on another pixel (ui/widgets/board_canvas.py):
+  latency is counted for the samples that moved it, and paints per second fall below 80.
 * Paints per second = distinct COP paints / seconds. CPU = process CPU time (all threads of the
   app: GUI + serial reader) / wall time, in % of one core; the GUI thread alone also shown.
 """
