@@ -189,13 +189,11 @@ def run(port: str, seconds: float, record: bool = False, probe: bool = True,
         session = ctx.session
     else:
         session = LiveSession()
-    if whole_app:
-        pass
-    elif athlete:
-        view = _athlete_view(session)
-    else:
-        view = LiveView(session)
-        view.resize(1280, 800)
+        if athlete:
+            view = _athlete_view(session)
+        else:
+            view = LiveView(session)
+            view.resize(1280, 800)
     view.show()
     latencies: list[float] = []
     last_shown = [None]

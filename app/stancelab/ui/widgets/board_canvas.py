@@ -198,7 +198,6 @@ class BoardCanvas(QGraphicsView):
         self._box: QRectF | None = None
         scene.setSceneRect(QRectF(-w - 400, -d - 400, 2 * w + 800, 2 * d + 800))
         self.scale(1, -1)  # +y (toes) up on the screen
-        self._device = None
 
     def _text(self, s: str, x: float, y: float, colour: QColor, pt: int, bold: bool):
         item = QGraphicsSimpleTextItem(s)
